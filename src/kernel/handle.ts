@@ -1,0 +1,352 @@
+import {
+  IPVS_CMD_NAME,
+  IPVS_GENL_NAME,
+  IPVS_GENL_VERSION,
+  NLM_F,
+  NLMSG,
+  WireError,
+  decodeAck,
+  decodeFamilyId,
+  decodeGenlBody,
+  describeMessage,
+  encodeGenlMessage,
+  encodeGetFamily,
+  genlMessageSize,
+  splitMessages,
+  writeGenlMessage,
+  type IpvsRequest,
+  type NetlinkMessage,
+} from '../wire/index.js';
+import { NetlinkError } from './errors.js';
+import { openNetlinkTransport, type Transport } from './transport.js';
+
+/**
+ * Replies that may sit unread in the receive buffer at once. The `netlink` addon aborts the
+ * process when the buffer overruns; the guest's default buffer holds ~237 ACKs on 6.12, so
+ * half of that is the ceiling for every batch and window.
+ */
+export const MAX_OUTSTANDING = 128;
+
+/** How often an interrupted dump (NLM_F_DUMP_INTR) is retried before giving up with EINTR. */
+const DUMP_RETRIES = 5;
+
+/** Options for opening a handle. */
+export interface HandleOptions {
+  /** A transport other than a real netlink socket (tests). */
+  transport?: Transport;
+  /** Receives one line per message sent and received; defaults to stderr when IPVS_DEBUG is set. */
+  trace?: (line: string) => void;
+}
+
+/** Outcome of one operation of a pipeline: undefined for success, or the kernel's refusal. */
+export type OpResult = NetlinkError | undefined;
+
+interface Pending {
+  operation: string;
+  /** Data replies, decoded as they arrive. */
+  onData: ((attrs: Uint8Array) => void) | undefined;
+  interrupted: boolean;
+  /** A reply that could not be decoded; reported when the answer completes, so a dump is drained. */
+  error?: NetlinkError;
+  settle: (error: NetlinkError | undefined, interrupted: boolean) => void;
+}
+
+interface Waiter {
+  exclusive: boolean;
+  start: () => void;
+}
+
+function operationName(cmd: number): string {
+  return IPVS_CMD_NAME[cmd] ?? `CMD_${cmd}`;
+}
+
+/**
+ * One generic-netlink socket for the IPVS family: the family id is resolved once, replies are
+ * matched to requests by sequence number, dumps get the socket to themselves (the kernel runs
+ * one dump per socket), and bulk work is batched under MAX_OUTSTANDING replies.
+ */
+export class GenlHandle {
+  private readonly pending = new Map<number, Pending>();
+  private readonly waiters: Waiter[] = [];
+  private active = 0;
+  private exclusiveActive = false;
+  private nextSeq = 1;
+  private closed = false;
+  private failure: NetlinkError | undefined;
+
+  private constructor(
+    private readonly transport: Transport,
+    private readonly trace: ((line: string) => void) | undefined,
+    /** The dynamic generic-netlink id of the family (0x20 on 6.1, 0x22 on 6.12 as observed). */
+    public familyId: number,
+  ) {
+    transport.onDatagram((d) => this.receive(d));
+    transport.onError((e) => this.fail(e));
+    transport.setIdle(true);
+  }
+
+  /** Opens a socket and resolves the family (`IPVS` unless told otherwise). */
+  static async open(options: HandleOptions = {}, familyName = IPVS_GENL_NAME): Promise<GenlHandle> {
+    const transport = options.transport ?? openNetlinkTransport();
+    const trace =
+      options.trace ?? (process.env.IPVS_DEBUG ? (line: string) => process.stderr.write(`ipvs: ${line}\n`) : undefined);
+    const handle = new GenlHandle(transport, trace, 0);
+    try {
+      const replies: Uint8Array[] = [];
+      await handle.exchange('GETFAMILY', (seq) => encodeGetFamily(seq, familyName), false, (a) => replies.push(a));
+      const first = replies[0];
+      if (!first) throw new NetlinkError('GETFAMILY', 2 /* ENOENT */);
+      handle.familyId = decodeFamilyId(first);
+    } catch (e) {
+      handle.close();
+      throw e;
+    }
+    return handle;
+  }
+
+  /** Sends one request and resolves with its data replies (none for a plain ACK). */
+  async request(req: IpvsRequest): Promise<Uint8Array[]> {
+    const out: Uint8Array[] = [];
+    await this.requestEach(req, (attrs) => out.push(attrs));
+    return out;
+  }
+
+  /**
+   * Sends one request and hands each data reply to `onData` as it arrives (a dump of any size
+   * never has to sit in memory as raw datagrams). An interrupted dump is retried from scratch:
+   * `onRestart` tells the caller to drop what it collected.
+   */
+  async requestEach(req: IpvsRequest, onData: (attrs: Uint8Array) => void, onRestart?: () => void): Promise<void> {
+    const flags = NLM_F.REQUEST | NLM_F.ACK | (req.dump ? NLM_F.DUMP : 0);
+    const op = operationName(req.cmd);
+    for (let attempt = 0; ; attempt++) {
+      const interrupted = await this.exchange(
+        op,
+        (seq) => encodeGenlMessage(this.familyId, flags, seq, req.cmd, IPVS_GENL_VERSION, req.attrs),
+        req.dump,
+        onData,
+      );
+      if (!interrupted) return;
+      if (attempt >= DUMP_RETRIES) throw new NetlinkError(op, 4 /* EINTR */, 'dump kept being interrupted');
+      onRestart?.();
+    }
+  }
+
+  /**
+   * Runs modifying requests in order, packing up to `window` (≤ MAX_OUTSTANDING) of them into
+   * one sendmsg with an ACK asked only of the last: the kernel answers only failures, keyed by
+   * seq, and the final ACK proves every earlier message was processed. `onResult` gets every
+   * operation's outcome in input order, exactly once. Not for requests that return data.
+   */
+  async pipeline(
+    requests: Iterable<IpvsRequest>,
+    onResult: (index: number, result: OpResult) => void,
+    window = MAX_OUTSTANDING,
+  ): Promise<number> {
+    const size = Math.max(1, Math.min(window, MAX_OUTSTANDING));
+    let index = 0;
+    let batch: IpvsRequest[] = [];
+    const flush = async (): Promise<void> => {
+      const results = await this.sendBatch(batch);
+      for (const r of results) onResult(index++, r);
+      batch = [];
+    };
+    for (const req of requests) {
+      if (req.dump) throw new TypeError('pipeline() takes modifying requests only, not dumps');
+      batch.push(req);
+      if (batch.length === size) await flush();
+    }
+    if (batch.length > 0) await flush();
+    return index;
+  }
+
+  /** Closes the socket; pending requests fail with EBADF. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.transport.close();
+    this.rejectAll(new NetlinkError('close', 9 /* EBADF */, 'socket closed'));
+  }
+
+  // ------------------------------------------------------------------------------------------
+
+  private allocSeq(): number {
+    const seq = this.nextSeq;
+    this.nextSeq = this.nextSeq >= 0xffffffff ? 1 : this.nextSeq + 1;
+    return seq;
+  }
+
+  /** Waits until the socket may carry this request: dumps and batches need it alone. */
+  private acquire(exclusive: boolean): Promise<void> {
+    return new Promise((resolve) => {
+      this.waiters.push({ exclusive, start: resolve });
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    while (this.waiters.length > 0) {
+      const head = this.waiters[0] as Waiter;
+      const free = head.exclusive
+        ? this.active === 0
+        : !this.exclusiveActive && this.active < MAX_OUTSTANDING / 2;
+      if (!free) return;
+      this.waiters.shift();
+      this.active++;
+      if (head.exclusive) this.exclusiveActive = true;
+      head.start();
+    }
+  }
+
+  private release(exclusive: boolean): void {
+    this.active--;
+    if (exclusive) this.exclusiveActive = false;
+    if (this.active === 0) this.transport.setIdle(true);
+    this.pump();
+  }
+
+  /** One request, one answer; resolves true when a dump came back marked interrupted. */
+  private async exchange(
+    operation: string,
+    frame: (seq: number) => Uint8Array,
+    exclusive: boolean,
+    onData: (attrs: Uint8Array) => void,
+  ): Promise<boolean> {
+    await this.acquire(exclusive);
+    try {
+      return await new Promise<boolean>((resolve, reject) => {
+        if (this.failure) return reject(this.failure);
+        const seq = this.allocSeq();
+        this.pending.set(seq, {
+          operation,
+          onData,
+          interrupted: false,
+          settle: (error, interrupted) => (error ? reject(error) : resolve(interrupted)),
+        });
+        this.transmit([frame(seq)], [seq]);
+      });
+    } finally {
+      this.release(exclusive);
+    }
+  }
+
+  private async sendBatch(batch: IpvsRequest[]): Promise<OpResult[]> {
+    await this.acquire(true);
+    try {
+      if (this.failure) throw this.failure;
+      const results: OpResult[] = new Array<OpResult>(batch.length).fill(undefined);
+      let total = 0;
+      for (const r of batch) total += genlMessageSize(r.attrs);
+      const buf = new Uint8Array(total);
+      const seqs: number[] = [];
+      let at = 0;
+      batch.forEach((r, i) => {
+        const last = i === batch.length - 1;
+        const seq = this.allocSeq();
+        seqs.push(seq);
+        const flags = NLM_F.REQUEST | (last ? NLM_F.ACK : 0);
+        at = writeGenlMessage(buf, at, this.familyId, flags, seq, r.cmd, IPVS_GENL_VERSION, r.attrs);
+      });
+      await new Promise<void>((resolve, reject) => {
+        seqs.forEach((seq, i) => {
+          const last = i === seqs.length - 1;
+          this.pending.set(seq, {
+            operation: operationName((batch[i] as IpvsRequest).cmd),
+            onData: undefined,
+            interrupted: false,
+            settle: (error) => {
+              results[i] = error;
+              if (!last) return;
+              // The barrier answered: every earlier message without an error succeeded.
+              for (let j = 0; j < i; j++) this.pending.delete(seqs[j] as number);
+              resolve();
+            },
+          });
+        });
+        // A socket failure rejects the barrier; earlier members are dropped with it.
+        const barrier = this.pending.get(seqs[seqs.length - 1] as number) as Pending;
+        const settleBarrier = barrier.settle;
+        barrier.settle = (error, interrupted) => {
+          if (error && error.operation === 'socket') reject(error);
+          else settleBarrier(error, interrupted);
+        };
+        this.transmit([buf], seqs);
+      });
+      return results;
+    } finally {
+      this.release(true);
+    }
+  }
+
+  private transmit(parts: Uint8Array[], seqs: number[]): void {
+    this.transport.setIdle(false);
+    if (this.trace) {
+      for (const part of parts) {
+        try {
+          for (const m of splitMessages(part)) this.trace(describeMessage(m, 'send'));
+        } catch {
+          // a trace never breaks a request
+        }
+      }
+    }
+    this.transport.send(parts, (error) => {
+      if (!error) return;
+      const errno = (error as { errno?: number }).errno ?? 5; /* EIO */
+      for (const seq of seqs) {
+        const p = this.pending.get(seq);
+        if (!p) continue;
+        this.pending.delete(seq);
+        p.settle(new NetlinkError('socket', Math.abs(errno), `sendmsg: ${error.message}`), false);
+      }
+    });
+  }
+
+  private receive(datagram: Uint8Array): void {
+    let messages: NetlinkMessage[];
+    try {
+      messages = splitMessages(datagram);
+    } catch (e) {
+      this.fail(e as Error);
+      return;
+    }
+    for (const msg of messages) {
+      if (this.trace) this.trace(describeMessage(msg, 'recv'));
+      const p = this.pending.get(msg.seq);
+      if (!p) continue; // a late answer to a request that already failed
+      if (msg.flags & NLM_F.DUMP_INTR) p.interrupted = true;
+      try {
+        if (msg.type === NLMSG.ERROR) {
+          const ack = decodeAck(msg);
+          this.pending.delete(msg.seq);
+          const refused =
+            ack.errno === 0 ? undefined : new NetlinkError(p.operation, ack.errno, ack.extackMessage, ack.extackOffset);
+          p.settle(refused ?? p.error, p.interrupted);
+        } else if (msg.type === NLMSG.DONE) {
+          // A dump that fails part-way reports -errno in DONE's payload.
+          const status = msg.body.length >= 4 ? new DataView(msg.body.buffer, msg.body.byteOffset, 4).getInt32(0, true) : 0;
+          this.pending.delete(msg.seq);
+          p.settle(status < 0 ? new NetlinkError(p.operation, -status) : p.error, p.interrupted);
+        } else if (msg.type >= 0x10 && p.onData && !p.error) {
+          p.onData(decodeGenlBody(msg.body).attrs);
+        }
+      } catch (e) {
+        // Keep the request pending until its ACK or DONE, so the socket is free when it settles.
+        const reason = e instanceof WireError ? `malformed reply: ${e.message}` : String(e);
+        p.error = new NetlinkError(p.operation, 74 /* EBADMSG */, reason);
+      }
+    }
+  }
+
+  /** A socket-level failure (e.g. ENOBUFS): every pending request fails with it. */
+  private fail(error: Error): void {
+    const errno = Math.abs((error as { errno?: number }).errno ?? 5);
+    this.failure = new NetlinkError('socket', errno, error.message);
+    this.rejectAll(this.failure);
+  }
+
+  private rejectAll(error: NetlinkError): void {
+    const all = [...this.pending.values()];
+    this.pending.clear();
+    for (const p of all) p.settle(error, false);
+  }
+}

@@ -1,0 +1,3 @@
+/** The model layer: identities, configurations and the Ipvs library API. */
+export * from './keys.js';
+export * from './ipvs.js';

@@ -1,0 +1,162 @@
+import { GenlHandle, NetlinkError, type HandleOptions, type OpResult } from '../kernel/index.js';
+import {
+  IPVS_CMD_NAME,
+  decodeDaemon,
+  decodeDestination,
+  decodeInfo,
+  decodeService,
+  decodeTimeouts,
+  ipvsRequest,
+  type DestinationConfig,
+  type DestinationEntry,
+  type DestinationKey,
+  type IpvsInfo,
+  type IpvsRequest,
+  type ServiceConfig,
+  type ServiceEntry,
+  type ServiceKey,
+  type SyncDaemon,
+  type Timeouts,
+} from '../wire/index.js';
+
+/** A service and its real servers, as one `ipvsadm -L` block shows them. */
+export interface ServiceWithDestinations extends ServiceEntry {
+  destinations: DestinationEntry[];
+}
+
+/**
+ * The IPVS table of the caller's network namespace. Every method is one kernel operation and
+ * names the ipvsadm command it equals. Errors are NetlinkError with errno and operation.
+ */
+export class Ipvs {
+  private constructor(private readonly handle: GenlHandle) {}
+
+  /** Opens a netlink socket and resolves the IPVS family (what every ipvsadm run does first). */
+  static async open(options: HandleOptions = {}): Promise<Ipvs> {
+    return new Ipvs(await GenlHandle.open(options));
+  }
+
+  /** The generic-netlink id the kernel gave the IPVS family. */
+  get familyId(): number {
+    return this.handle.familyId;
+  }
+
+  /** Version and connection-table size: the `IP Virtual Server version 1.2.1 (size=4096)` line. */
+  async info(): Promise<IpvsInfo> {
+    return decodeInfo(await this.single(ipvsRequest.getInfo()));
+  }
+
+  /** Every virtual service with its counters, in kernel order: the service lines of `ipvsadm -L -n`. */
+  async services(): Promise<ServiceEntry[]> {
+    return this.dump(ipvsRequest.getServices(), decodeService);
+  }
+
+  /** One virtual service: `ipvsadm -L -n -t host:port` (ESRCH when it does not exist). */
+  async getService(key: ServiceKey): Promise<ServiceEntry> {
+    return decodeService(await this.single(ipvsRequest.getService(key)));
+  }
+
+  /** The real servers of one service in kernel order: the `->` lines of `ipvsadm -L -n`. */
+  async destinations(service: ServiceKey): Promise<DestinationEntry[]> {
+    return this.dump(ipvsRequest.getDests(service), (attrs) => decodeDestination(attrs, service.family));
+  }
+
+  /** The whole table, services with their real servers: `ipvsadm -L -n`. */
+  async list(): Promise<ServiceWithDestinations[]> {
+    const services = await this.services();
+    const out: ServiceWithDestinations[] = [];
+    for (const s of services) out.push({ ...s, destinations: await this.destinations(s.key) });
+    return out;
+  }
+
+  /** `ipvsadm -A`: adds a virtual service (EEXIST when it exists). */
+  async addService(key: ServiceKey, config: ServiceConfig): Promise<void> {
+    await this.handle.request(ipvsRequest.newService(key, config));
+  }
+
+  /** `ipvsadm -E`: replaces a service's whole configuration (ESRCH when missing). */
+  async editService(key: ServiceKey, config: ServiceConfig): Promise<void> {
+    await this.handle.request(ipvsRequest.setService(key, config));
+  }
+
+  /** `ipvsadm -D`: deletes a virtual service with its real servers. */
+  async deleteService(key: ServiceKey): Promise<void> {
+    await this.handle.request(ipvsRequest.delService(key));
+  }
+
+  /** `ipvsadm -a`: adds a real server to a service. */
+  async addDestination(service: ServiceKey, key: DestinationKey, config: DestinationConfig): Promise<void> {
+    await this.handle.request(ipvsRequest.newDest(service, key, config));
+  }
+
+  /** `ipvsadm -e`: replaces a real server's whole configuration. */
+  async editDestination(service: ServiceKey, key: DestinationKey, config: DestinationConfig): Promise<void> {
+    await this.handle.request(ipvsRequest.setDest(service, key, config));
+  }
+
+  /** `ipvsadm -d`: removes a real server from a service. */
+  async deleteDestination(service: ServiceKey, key: DestinationKey): Promise<void> {
+    await this.handle.request(ipvsRequest.delDest(service, key));
+  }
+
+  /** `ipvsadm -C`: removes every service of the namespace. */
+  async flush(): Promise<void> {
+    await this.handle.request(ipvsRequest.flush());
+  }
+
+  /** `ipvsadm -Z [service]`: zeroes the counters of one service, or of everything. */
+  async zero(service?: ServiceKey): Promise<void> {
+    await this.handle.request(ipvsRequest.zero(service));
+  }
+
+  /** `ipvsadm -L --timeout`: the tcp, tcpfin and udp timeouts in seconds. */
+  async getTimeouts(): Promise<Timeouts> {
+    return decodeTimeouts(await this.single(ipvsRequest.getConfig()));
+  }
+
+  /** `ipvsadm --set tcp tcpfin udp`: sets timeouts; 0 keeps a value. */
+  async setTimeouts(timeouts: Timeouts): Promise<void> {
+    await this.handle.request(ipvsRequest.setConfig(timeouts));
+  }
+
+  /** `ipvsadm -L --daemon`: the running sync daemons (master first). */
+  async daemons(): Promise<SyncDaemon[]> {
+    return this.dump(ipvsRequest.getDaemons(), decodeDaemon);
+  }
+
+  /** `ipvsadm --start-daemon master|backup`: starts a connection-sync daemon. */
+  async startDaemon(daemon: SyncDaemon): Promise<void> {
+    await this.handle.request(ipvsRequest.newDaemon(daemon));
+  }
+
+  /** `ipvsadm --stop-daemon master|backup`: stops a connection-sync daemon. */
+  async stopDaemon(state: number, syncId = 0): Promise<void> {
+    await this.handle.request(ipvsRequest.delDaemon(state, syncId));
+  }
+
+  /**
+   * Bulk form of the modifying methods, the engine of `ipvsadm -R`: runs `requests` in order,
+   * pipelined, and reports each one's outcome to `onResult` exactly once, in order.
+   */
+  async apply(requests: Iterable<IpvsRequest>, onResult: (index: number, result: OpResult) => void): Promise<number> {
+    return this.handle.pipeline(requests, onResult);
+  }
+
+  /** Closes the socket. */
+  close(): void {
+    this.handle.close();
+  }
+
+  private async single(req: IpvsRequest): Promise<Uint8Array> {
+    const replies = await this.handle.request(req);
+    const first = replies[0];
+    if (!first) throw new NetlinkError(IPVS_CMD_NAME[req.cmd] ?? String(req.cmd), 74 /* EBADMSG */, 'no reply');
+    return first;
+  }
+
+  private async dump<T>(req: IpvsRequest, decode: (attrs: Uint8Array) => T): Promise<T[]> {
+    let out: T[] = [];
+    await this.handle.requestEach(req, (attrs) => out.push(decode(attrs)), () => (out = []));
+    return out;
+  }
+}

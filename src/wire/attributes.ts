@@ -1,0 +1,217 @@
+import { NLA_HDRLEN, NLA_F_NESTED, NLA_TYPE_MASK } from './constants.js';
+import { WireError } from './errors.js';
+
+/** Rounds a length up to netlink's 4-byte alignment (NLA_ALIGN / NLMSG_ALIGN). */
+export function align4(n: number): number {
+  return (n + 3) & ~3;
+}
+
+/**
+ * Builds netlink attributes into one growing buffer. Integers are host order (little-endian on
+ * every platform IPVS runs on here) unless the method name says `be`.
+ */
+export class AttrWriter {
+  private buf: Uint8Array;
+  private view: DataView;
+  private len = 0;
+
+  constructor(initialSize = 256) {
+    this.buf = new Uint8Array(initialSize);
+    this.view = new DataView(this.buf.buffer);
+  }
+
+  /** Bytes written so far. */
+  get length(): number {
+    return this.len;
+  }
+
+  private reserve(extra: number): void {
+    const need = this.len + extra;
+    if (need <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < need) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.buf.subarray(0, this.len));
+    this.buf = next;
+    this.view = new DataView(next.buffer);
+  }
+
+  /** Starts an attribute header; returns its offset so `end` can patch the length. */
+  private begin(type: number, payload: number): number {
+    this.reserve(NLA_HDRLEN + align4(payload));
+    const at = this.len;
+    this.view.setUint16(at, NLA_HDRLEN + payload, true);
+    this.view.setUint16(at + 2, type, true);
+    this.len += NLA_HDRLEN;
+    return at;
+  }
+
+  private pad(): void {
+    const padded = align4(this.len);
+    this.buf.fill(0, this.len, padded);
+    this.len = padded;
+  }
+
+  u8(type: number, value: number): this {
+    this.begin(type, 1);
+    this.view.setUint8(this.len, value);
+    this.len += 1;
+    this.pad();
+    return this;
+  }
+
+  u16(type: number, value: number): this {
+    this.begin(type, 2);
+    this.view.setUint16(this.len, value, true);
+    this.len += 2;
+    this.pad();
+    return this;
+  }
+
+  /** A u16 in network byte order (service and destination ports, tunnel port). */
+  u16be(type: number, value: number): this {
+    this.begin(type, 2);
+    this.view.setUint16(this.len, value, false);
+    this.len += 2;
+    this.pad();
+    return this;
+  }
+
+  u32(type: number, value: number): this {
+    this.begin(type, 4);
+    this.view.setUint32(this.len, value >>> 0, true);
+    this.len += 4;
+    return this;
+  }
+
+  /** A u32 in network byte order (IPv4 netmask, IPv4 multicast group). */
+  u32be(type: number, value: number): this {
+    this.begin(type, 4);
+    this.view.setUint32(this.len, value >>> 0, false);
+    this.len += 4;
+    return this;
+  }
+
+  u64(type: number, value: bigint): this {
+    this.begin(type, 8);
+    this.view.setBigUint64(this.len, value, true);
+    this.len += 8;
+    return this;
+  }
+
+  bytes(type: number, value: Uint8Array): this {
+    this.begin(type, value.length);
+    this.buf.set(value, this.len);
+    this.len += value.length;
+    this.pad();
+    return this;
+  }
+
+  /** A NUL-terminated string (NLA_NUL_STRING / NLA_STRING as ipvsadm sends them). */
+  string(type: number, value: string): this {
+    const encoded = encoder.encode(value);
+    this.begin(type, encoded.length + 1);
+    this.buf.set(encoded, this.len);
+    this.buf[this.len + encoded.length] = 0;
+    this.len += encoded.length + 1;
+    this.pad();
+    return this;
+  }
+
+  /** A nested attribute whose children `fill` writes; flagged NLA_F_NESTED as ipvsadm does. */
+  nested(type: number, fill: (w: this) => void): this {
+    const at = this.begin(type | NLA_F_NESTED, 0);
+    fill(this);
+    this.view.setUint16(at, this.len - at, true);
+    return this;
+  }
+
+  /** A copy of everything written. */
+  finish(): Uint8Array {
+    return this.buf.slice(0, this.len);
+  }
+}
+
+/** One attribute found by `readAttrs`: its number (flags stripped) and where its payload lies. */
+export interface RawAttr {
+  type: number;
+  nested: boolean;
+  start: number;
+  length: number;
+}
+
+/**
+ * Walks the attributes in buf[start, end) and hands each to `visit`. A header that is too short
+ * or runs past `end` raises WireError; trailing bytes shorter than a header are an error too.
+ */
+export function readAttrs(
+  view: DataView,
+  start: number,
+  end: number,
+  visit: (attr: RawAttr) => void,
+): void {
+  let at = start;
+  while (at < end) {
+    if (end - at < NLA_HDRLEN) throw new WireError('truncated attribute header', at);
+    const len = view.getUint16(at, true);
+    const rawType = view.getUint16(at + 2, true);
+    if (len < NLA_HDRLEN) throw new WireError(`attribute length ${len} below header size`, at);
+    if (at + len > end) throw new WireError(`attribute ${rawType & NLA_TYPE_MASK} runs past its container`, at);
+    visit({
+      type: rawType & NLA_TYPE_MASK,
+      nested: (rawType & NLA_F_NESTED) !== 0,
+      start: at + NLA_HDRLEN,
+      length: len - NLA_HDRLEN,
+    });
+    at += align4(len);
+  }
+}
+
+function expectLength(a: RawAttr, bytes: number, what: string): void {
+  if (a.length < bytes) throw new WireError(`attribute ${a.type} is not a ${what}; length ${a.length}`, a.start);
+}
+
+/** Typed getters over one attribute's payload; each checks the length first. */
+export const get = {
+  u8(view: DataView, a: RawAttr): number {
+    expectLength(a, 1, 'u8');
+    return view.getUint8(a.start);
+  },
+  u16(view: DataView, a: RawAttr): number {
+    expectLength(a, 2, 'u16');
+    return view.getUint16(a.start, true);
+  },
+  u16be(view: DataView, a: RawAttr): number {
+    expectLength(a, 2, 'u16');
+    return view.getUint16(a.start, false);
+  },
+  u32(view: DataView, a: RawAttr): number {
+    expectLength(a, 4, 'u32');
+    return view.getUint32(a.start, true);
+  },
+  i32(view: DataView, a: RawAttr): number {
+    expectLength(a, 4, 'u32');
+    return view.getInt32(a.start, true);
+  },
+  u32be(view: DataView, a: RawAttr): number {
+    expectLength(a, 4, 'u32');
+    return view.getUint32(a.start, false);
+  },
+  u64(view: DataView, a: RawAttr): bigint {
+    expectLength(a, 8, 'u64');
+    return view.getBigUint64(a.start, true);
+  },
+  bytes(view: DataView, a: RawAttr, size: number): Uint8Array {
+    expectLength(a, size, `${size}-byte value`);
+    return new Uint8Array(view.buffer, view.byteOffset + a.start, size);
+  },
+  /** A string up to its first NUL (or the end of the payload when unterminated). */
+  string(view: DataView, a: RawAttr): string {
+    const bytes = new Uint8Array(view.buffer, view.byteOffset + a.start, a.length);
+    const nul = bytes.indexOf(0);
+    return decoder.decode(nul === -1 ? bytes : bytes.subarray(0, nul));
+  },
+};
+
+const decoder = new TextDecoder();
+const encoder = new TextEncoder();
