@@ -82,6 +82,31 @@ function writeDestination(w: AttrWriter, key: DestinationKey, config: Destinatio
   w.u32(IPVS_DEST_ATTR.L_THRESH, config.lowerThreshold);
 }
 
+/**
+ * The configuration ipvsadm puts in the service nest of commands that only name a service
+ * (`-D -Z -a -e -d`): no scheduler, no flags, mask /32 or /128. The kernel reads only the
+ * identity; we send the same bytes so traces compare with the reference.
+ */
+export function serviceReference(family: Family): ServiceConfig {
+  return {
+    scheduler: '',
+    flags: 0,
+    timeout: 0,
+    netmask: family === AF_INET ? { family: AF_INET, mask: 0xffffffff } : { family: AF_INET6, prefix: 128 },
+    pe: '',
+  };
+}
+
+/** The all-zero template of `ipvsadm -L <service>` (netmask 0 as well). */
+function lookupTemplate(family: Family): ServiceConfig {
+  const base = serviceReference(family);
+  return { ...base, netmask: family === AF_INET ? { family: AF_INET, mask: 0 } : { family: AF_INET6, prefix: 0 } };
+}
+
+function serviceNest(w: AttrWriter, key: ServiceKey, config: ServiceConfig): void {
+  w.nested(IPVS_CMD_ATTR.SERVICE, () => writeService(w, key, config, 0xffffffff));
+}
+
 function build(cmd: number, fill: (w: AttrWriter) => void, dump = false): IpvsRequest {
   const w = new AttrWriter();
   fill(w);
@@ -107,35 +132,50 @@ export const ipvsRequest = {
     );
   },
   /** `ipvsadm -D`: IPVS_CMD_DEL_SERVICE. */
-  delService(key: ServiceKey): IpvsRequest {
-    return build(IPVS_CMD.DEL_SERVICE, (w) => w.nested(IPVS_CMD_ATTR.SERVICE, () => writeServiceKey(w, key)));
+  delService(key: ServiceKey, template = serviceReference(key.family)): IpvsRequest {
+    return build(IPVS_CMD.DEL_SERVICE, (w) => serviceNest(w, key, template));
   },
   /** `ipvsadm -L <service>`: IPVS_CMD_GET_SERVICE for one service (not a dump). */
-  getService(key: ServiceKey): IpvsRequest {
-    return build(IPVS_CMD.GET_SERVICE, (w) => w.nested(IPVS_CMD_ATTR.SERVICE, () => writeServiceKey(w, key)));
+  getService(key: ServiceKey, template = lookupTemplate(key.family)): IpvsRequest {
+    return build(IPVS_CMD.GET_SERVICE, (w) => serviceNest(w, key, template));
   },
   /** `ipvsadm -L`: IPVS_CMD_GET_SERVICE dump of every service. */
   getServices(): IpvsRequest {
     return bare(IPVS_CMD.GET_SERVICE, true);
   },
   /** `ipvsadm -a`: IPVS_CMD_NEW_DEST. */
-  newDest(service: ServiceKey, key: DestinationKey, config: DestinationConfig): IpvsRequest {
+  newDest(
+    service: ServiceKey,
+    key: DestinationKey,
+    config: DestinationConfig,
+    template = serviceReference(service.family),
+  ): IpvsRequest {
     return build(IPVS_CMD.NEW_DEST, (w) => {
-      w.nested(IPVS_CMD_ATTR.SERVICE, () => writeServiceKey(w, service));
+      serviceNest(w, service, template);
       w.nested(IPVS_CMD_ATTR.DEST, () => writeDestination(w, key, config));
     });
   },
   /** `ipvsadm -e`: IPVS_CMD_SET_DEST. */
-  setDest(service: ServiceKey, key: DestinationKey, config: DestinationConfig): IpvsRequest {
+  setDest(
+    service: ServiceKey,
+    key: DestinationKey,
+    config: DestinationConfig,
+    template = serviceReference(service.family),
+  ): IpvsRequest {
     return build(IPVS_CMD.SET_DEST, (w) => {
-      w.nested(IPVS_CMD_ATTR.SERVICE, () => writeServiceKey(w, service));
+      serviceNest(w, service, template);
       w.nested(IPVS_CMD_ATTR.DEST, () => writeDestination(w, key, config));
     });
   },
   /** `ipvsadm -d`: IPVS_CMD_DEL_DEST (the kernel reads only family, address and port). */
-  delDest(service: ServiceKey, key: DestinationKey, config: DestinationConfig = DEFAULT_DEST_CONFIG): IpvsRequest {
+  delDest(
+    service: ServiceKey,
+    key: DestinationKey,
+    config: DestinationConfig = DEFAULT_DEST_CONFIG,
+    template = serviceReference(service.family),
+  ): IpvsRequest {
     return build(IPVS_CMD.DEL_DEST, (w) => {
-      w.nested(IPVS_CMD_ATTR.SERVICE, () => writeServiceKey(w, service));
+      serviceNest(w, service, template);
       w.nested(IPVS_CMD_ATTR.DEST, () => writeDestination(w, key, config));
     });
   },
@@ -192,9 +232,9 @@ export const ipvsRequest = {
     return bare(IPVS_CMD.GET_INFO);
   },
   /** `ipvsadm -Z [service]`: IPVS_CMD_ZERO; without a service every counter is zeroed. */
-  zero(service?: ServiceKey): IpvsRequest {
-    if (!service) return bare(IPVS_CMD.ZERO);
-    return build(IPVS_CMD.ZERO, (w) => w.nested(IPVS_CMD_ATTR.SERVICE, () => writeServiceKey(w, service)));
+  zero(service?: ServiceKey, template = service && serviceReference(service.family)): IpvsRequest {
+    if (!service || !template) return bare(IPVS_CMD.ZERO);
+    return build(IPVS_CMD.ZERO, (w) => serviceNest(w, service, template));
   },
   /** `ipvsadm -C`: IPVS_CMD_FLUSH. */
   flush(): IpvsRequest {
