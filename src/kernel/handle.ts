@@ -330,9 +330,14 @@ export class GenlHandle {
           p.onData(decodeGenlBody(msg.body).attrs);
         }
       } catch (e) {
-        // Keep the request pending until its ACK or DONE, so the socket is free when it settles.
         const reason = e instanceof WireError ? `malformed reply: ${e.message}` : String(e);
         p.error = new NetlinkError(p.operation, 74 /* EBADMSG */, reason);
+        // A broken data reply waits for its ACK or DONE so the socket is free when it settles;
+        // a broken answer is the last word, so it settles now.
+        if (msg.type === NLMSG.ERROR || msg.type === NLMSG.DONE) {
+          this.pending.delete(msg.seq);
+          p.settle(p.error, p.interrupted);
+        }
       }
     }
   }

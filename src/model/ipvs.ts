@@ -1,6 +1,7 @@
 import { GenlHandle, NetlinkError, type HandleOptions, type OpResult } from '../kernel/index.js';
 import {
   IPVS_CMD_NAME,
+  WireError,
   decodeDaemon,
   decodeDestination,
   decodeInfo,
@@ -43,7 +44,7 @@ export class Ipvs {
 
   /** Version and connection-table size: the `IP Virtual Server version 1.2.1 (size=4096)` line. */
   async info(): Promise<IpvsInfo> {
-    return decodeInfo(await this.single(ipvsRequest.getInfo()));
+    return this.single(ipvsRequest.getInfo(), decodeInfo);
   }
 
   /** Every virtual service with its counters, in kernel order: the service lines of `ipvsadm -L -n`. */
@@ -53,7 +54,7 @@ export class Ipvs {
 
   /** One virtual service: `ipvsadm -L -n -t host:port` (ESRCH when it does not exist). */
   async getService(key: ServiceKey): Promise<ServiceEntry> {
-    return decodeService(await this.single(ipvsRequest.getService(key)));
+    return this.single(ipvsRequest.getService(key), decodeService);
   }
 
   /** The real servers of one service in kernel order: the `->` lines of `ipvsadm -L -n`. */
@@ -111,7 +112,7 @@ export class Ipvs {
 
   /** `ipvsadm -L --timeout`: the tcp, tcpfin and udp timeouts in seconds. */
   async getTimeouts(): Promise<Timeouts> {
-    return decodeTimeouts(await this.single(ipvsRequest.getConfig()));
+    return this.single(ipvsRequest.getConfig(), decodeTimeouts);
   }
 
   /** `ipvsadm --set tcp tcpfin udp`: sets timeouts; 0 keeps a value. */
@@ -147,11 +148,17 @@ export class Ipvs {
     this.handle.close();
   }
 
-  private async single(req: IpvsRequest): Promise<Uint8Array> {
-    const replies = await this.handle.request(req);
-    const first = replies[0];
-    if (!first) throw new NetlinkError(IPVS_CMD_NAME[req.cmd] ?? String(req.cmd), 74 /* EBADMSG */, 'no reply');
-    return first;
+  /** A request answered by one data message, decoded; a malformed answer is EBADMSG like a dump's. */
+  private async single<T>(req: IpvsRequest, decode: (attrs: Uint8Array) => T): Promise<T> {
+    const operation = IPVS_CMD_NAME[req.cmd] ?? String(req.cmd);
+    const [first] = await this.handle.request(req);
+    if (!first) throw new NetlinkError(operation, 74 /* EBADMSG */, 'no reply');
+    try {
+      return decode(first);
+    } catch (e) {
+      if (e instanceof WireError) throw new NetlinkError(operation, 74 /* EBADMSG */, `malformed reply: ${e.message}`);
+      throw e;
+    }
   }
 
   private async dump<T>(req: IpvsRequest, decode: (attrs: Uint8Array) => T): Promise<T[]> {

@@ -13,7 +13,8 @@ export function parseIPv4(text: string): Uint8Array | undefined {
   const out = new Uint8Array(4);
   for (let i = 0; i < 4; i++) {
     const p = parts[i] as string;
-    if (!/^\d{1,3}$/.test(p)) return undefined;
+    // inet_pton: one to three digits, no leading zero.
+    if (!/^(0|[1-9]\d{0,2})$/.test(p)) return undefined;
     const n = Number(p);
     if (n > 255) return undefined;
     out[i] = n;
@@ -31,8 +32,9 @@ export function parseIPv6(text: string): Uint8Array | undefined {
     head = text.slice(0, gap);
     tail = text.slice(gap + 2);
   }
-  const headWords = words(head);
-  const tailWords = words(tail);
+  // Only the last piece of the whole address may be dotted IPv4.
+  const headWords = words(head, gap === -1);
+  const tailWords = words(tail, true);
   if (!headWords || !tailWords) return undefined;
   const total = headWords.length + tailWords.length;
   if (gap === -1 ? total !== 8 : total > 7) return undefined;
@@ -45,13 +47,13 @@ export function parseIPv6(text: string): Uint8Array | undefined {
   return out;
 }
 
-function words(part: string): number[] | undefined {
+function words(part: string, mayEndInIPv4: boolean): number[] | undefined {
   if (part === '') return [];
   const pieces = part.split(':');
   const out: number[] = [];
   for (let i = 0; i < pieces.length; i++) {
     const p = pieces[i] as string;
-    if (i === pieces.length - 1 && p.includes('.')) {
+    if (mayEndInIPv4 && i === pieces.length - 1 && p.includes('.')) {
       const v4 = parseIPv4(p);
       if (!v4) return undefined;
       out.push(((v4[0] as number) << 8) | (v4[1] as number), ((v4[2] as number) << 8) | (v4[3] as number));

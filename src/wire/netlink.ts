@@ -120,6 +120,7 @@ export function decodeAck(msg: NetlinkMessage): NetlinkAck {
   if (msg.flags & NLM_F.ACK_TLVS) {
     // The echoed request is cut to its header when CAPPED, otherwise it is whole.
     const echoed = msg.flags & NLM_F.CAPPED ? NLMSG_HDRLEN : v.getUint32(4, true);
+    if (echoed > body.length - 4) throw new WireError(`echoed request of ${echoed} bytes overruns NLMSG_ERROR`, 4);
     const start = 4 + align4(echoed);
     if (start <= body.length) {
       readAttrs(v, start, body.length, (a) => {
