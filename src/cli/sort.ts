@@ -1,0 +1,141 @@
+/**
+ * ipvsadm's ordering of services and real servers (spec 5.9).
+ *
+ * ipvsadm hands the kernel's dump to glibc qsort, which (for arrays that fit in memory, i.e.
+ * always here) is a stable top-down merge sort, with comparators that subtract unsigned 32-bit
+ * values and read the difference as a signed 32-bit int. That comparator is not transitive, so
+ * the printed order depends on the dump order; reproducing it needs both the same algorithm and
+ * the same comparator, which is what this module provides.
+ */
+import { AF_INET6, isFwmarkKey, parseIPv4, parseIPv6 } from '../wire/index.js';
+import type { DestinationEntry, Family, ServiceEntry } from '../wire/index.js';
+
+/** A three-way comparison as C's qsort expects: negative, zero or positive. */
+export type Comparator<T> = (a: T, b: T) => number;
+
+/**
+ * glibc's msort: split n into ⌊n/2⌋ and the rest, sort both halves, merge taking the left
+ * element whenever the comparison is ≤ 0. Returns a new array; `items` is left as it is.
+ */
+export function mergeSort<T>(items: readonly T[], cmp: Comparator<T>): T[] {
+  const n = items.length;
+  if (n <= 1) return items.slice();
+  const n1 = n >>> 1;
+  const left = mergeSort(items.slice(0, n1), cmp);
+  const right = mergeSort(items.slice(n1), cmp);
+  const out: T[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < left.length && j < right.length) {
+    const l = left[i] as T;
+    const r = right[j] as T;
+    if (cmp(l, r) <= 0) {
+      out.push(l);
+      i++;
+    } else {
+      out.push(r);
+      j++;
+    }
+  }
+  while (i < left.length) out.push(left[i++] as T);
+  while (j < right.length) out.push(right[j++] as T);
+  return out;
+}
+
+/** (a − b) of two unsigned 32-bit values, wrapped to a signed 32-bit int: C's `int r = a - b`. */
+export function wrappingDifference(a: number, b: number): number {
+  return ((a >>> 0) - (b >>> 0)) | 0;
+}
+
+/**
+ * The address as ipvsadm's union nf_inet_addr holds it, as four host-order 32-bit words:
+ * an IPv4 address fills word 0 and leaves words 1–3 zero.
+ */
+export function addressWords(family: Family, address: string): [number, number, number, number] {
+  const bytes = family === AF_INET6 ? parseIPv6(address) : parseIPv4(address);
+  const out: [number, number, number, number] = [0, 0, 0, 0];
+  if (!bytes) return out;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let w = 0; w * 4 < bytes.length; w++) out[w] = view.getUint32(w * 4, false);
+  return out;
+}
+
+/**
+ * Address part of both comparators: when the FIRST operand is IPv6 the four words are compared in
+ * order (first non-zero wrapping difference wins), otherwise only word 0.
+ */
+function compareAddresses(firstFamily: Family, a: readonly number[], b: readonly number[]): number {
+  if (firstFamily === AF_INET6) {
+    for (let i = 0; i < 4; i++) {
+      const r = wrappingDifference(a[i] as number, b[i] as number);
+      if (r !== 0) return r;
+    }
+    return 0;
+  }
+  return wrappingDifference(a[0] as number, b[0] as number);
+}
+
+/** The fields ipvsadm's service comparator looks at; fwmark services have protocol, address and port 0. */
+interface ServiceSortKey {
+  fwmark: number;
+  af: Family;
+  protocol: number;
+  words: readonly number[];
+  port: number;
+}
+
+function serviceSortKey(s: ServiceEntry): ServiceSortKey {
+  const k = s.key;
+  if (isFwmarkKey(k)) return { fwmark: k.fwmark >>> 0, af: k.family, protocol: 0, words: [0, 0, 0, 0], port: 0 };
+  return { fwmark: 0, af: k.family, protocol: k.protocol, words: addressWords(k.family, k.address), port: k.port };
+}
+
+function compareServiceKeys(a: ServiceSortKey, b: ServiceSortKey): number {
+  let r = wrappingDifference(a.fwmark, b.fwmark);
+  if (r !== 0) return r;
+  r = a.af - b.af;
+  if (r !== 0) return r;
+  r = a.protocol - b.protocol;
+  if (r !== 0) return r;
+  r = compareAddresses(a.af, a.words, b.words);
+  if (r !== 0) return r;
+  return a.port - b.port;
+}
+
+/** ipvsadm's service comparator: wrapped fwmark, family, protocol, address, then port. */
+export function compareServices(a: ServiceEntry, b: ServiceEntry): number {
+  return compareServiceKeys(serviceSortKey(a), serviceSortKey(b));
+}
+
+interface DestinationSortKey {
+  af: Family;
+  words: readonly number[];
+  port: number;
+}
+
+function destinationSortKey(d: DestinationEntry): DestinationSortKey {
+  return { af: d.key.family, words: addressWords(d.key.family, d.key.address), port: d.key.port };
+}
+
+function compareDestinationKeys(a: DestinationSortKey, b: DestinationSortKey): number {
+  const r = compareAddresses(a.af, a.words, b.words);
+  if (r !== 0) return r;
+  return a.port - b.port;
+}
+
+/** ipvsadm's real-server comparator: address (no family comparison), then port. */
+export function compareDestinations(a: DestinationEntry, b: DestinationEntry): number {
+  return compareDestinationKeys(destinationSortKey(a), destinationSortKey(b));
+}
+
+/** Services in ipvsadm's order, given the kernel's dump order. */
+export function sortServices<T extends ServiceEntry>(services: readonly T[]): T[] {
+  const keyed = services.map((s) => ({ s, k: serviceSortKey(s) }));
+  return mergeSort(keyed, (a, b) => compareServiceKeys(a.k, b.k)).map((x) => x.s);
+}
+
+/** Real servers of one service in ipvsadm's order, given the kernel's dump order. */
+export function sortDestinations<T extends DestinationEntry>(destinations: readonly T[]): T[] {
+  const keyed = destinations.map((d) => ({ d, k: destinationSortKey(d) }));
+  return mergeSort(keyed, (a, b) => compareDestinationKeys(a.k, b.k)).map((x) => x.d);
+}
