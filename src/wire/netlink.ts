@@ -116,7 +116,8 @@ export function decodeAck(msg: NetlinkMessage): NetlinkAck {
   if (body.length < 4 + NLMSG_HDRLEN) throw new WireError('truncated NLMSG_ERROR', 0);
   const v = new DataView(body.buffer, body.byteOffset, body.byteLength);
   const error = v.getInt32(0, true);
-  const ack: NetlinkAck = { errno: -error, requestSeq: v.getUint32(4 + 8, true) };
+  // `0 - 0` keeps an ACK at +0 rather than -0.
+  const ack: NetlinkAck = { errno: 0 - error, requestSeq: v.getUint32(4 + 8, true) };
   if (msg.flags & NLM_F.ACK_TLVS) {
     // The echoed request is cut to its header when CAPPED, otherwise it is whole.
     const echoed = msg.flags & NLM_F.CAPPED ? NLMSG_HDRLEN : v.getUint32(4, true);
