@@ -17,6 +17,7 @@ import {
   AF_INET,
   AF_INET6,
   bytesToAddress,
+  DEFAULT_DEST_CONFIG,
   IP_VS_CONN_F,
   IP_VS_SVC_F,
   IPPROTO,
@@ -505,13 +506,7 @@ class Parser {
     family: AF_INET,
     address: new Uint8Array(16),
     port: 0,
-    forward: IP_VS_CONN_F.DROUTE,
-    weight: 1,
-    upperThreshold: 0,
-    lowerThreshold: 0,
-    tunnelType: 0,
-    tunnelPort: 0,
-    tunnelFlags: 0,
+    ...DEFAULT_DEST_CONFIG,
   };
   private readonly daemon: DaemonState = { state: 0, interface: '', syncId: 0 };
   private schedFlags: string | undefined;

@@ -23,6 +23,7 @@ import {
   isFwmarkKey,
   parseIPv4,
   parseIPv6,
+  ZERO_STATS,
 } from '../wire/index.js';
 import type {
   DestinationEntry,
@@ -191,18 +192,6 @@ export interface ConnectionsView {
 /** Every view this module builds. */
 export type View = ListingView | TimeoutsView | DaemonsView | ConnectionsView;
 
-const ZERO: Counters = {
-  conns: 0n,
-  inPkts: 0n,
-  outPkts: 0n,
-  inBytes: 0n,
-  outBytes: 0n,
-  cps: 0n,
-  inPps: 0n,
-  outPps: 0n,
-  inBps: 0n,
-  outBps: 0n,
-};
 
 const U32 = 0xffffffffn;
 
@@ -301,7 +290,7 @@ function maskText(netmask: Netmask, family: Family): string | undefined {
 
 /** Service counters: the 64-bit nest if the kernel sent it, else the 32-bit one. */
 function serviceCounters(stats64: Stats | undefined, stats: Stats | undefined): Counters {
-  return { ...(stats64 ?? stats ?? ZERO) };
+  return { ...(stats64 ?? stats ?? ZERO_STATS) };
 }
 
 /**
@@ -309,7 +298,7 @@ function serviceCounters(stats64: Stats | undefined, stats: Stats | undefined): 
  * packets and all rates keep only their low 32 bits; the byte counters are whole.
  */
 function destinationCounters(stats64: Stats | undefined, stats: Stats | undefined): Counters {
-  const s = stats64 ?? stats ?? ZERO;
+  const s = stats64 ?? stats ?? ZERO_STATS;
   return {
     conns: s.conns & U32,
     inPkts: s.inPkts & U32,

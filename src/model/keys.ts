@@ -1,4 +1,5 @@
 import {
+  DEFAULT_DEST_CONFIG,
   AF_INET,
   AF_INET6,
   canonicalAddress,
@@ -39,14 +40,5 @@ export function serviceConfig(family: Family, patch: Partial<ServiceConfig> = {}
 
 /** A destination configuration with ipvsadm's `-a` defaults (DR, weight 1), overridden by `patch`. */
 export function destinationConfig(patch: Partial<DestinationConfig> = {}): DestinationConfig {
-  return {
-    forward: 3,
-    weight: 1,
-    upperThreshold: 0,
-    lowerThreshold: 0,
-    tunnelType: 0,
-    tunnelPort: 0,
-    tunnelFlags: 0,
-    ...patch,
-  };
+  return { ...DEFAULT_DEST_CONFIG, ...patch };
 }

@@ -253,6 +253,20 @@ export const DEFAULT_DEST_CONFIG: DestinationConfig = Object.freeze({
   tunnelFlags: 0,
 });
 
+/** Counters of a service or destination nobody has used yet. */
+export const ZERO_STATS: Readonly<Stats> = Object.freeze({
+  conns: 0n,
+  inPkts: 0n,
+  outPkts: 0n,
+  inBytes: 0n,
+  outBytes: 0n,
+  cps: 0n,
+  inPps: 0n,
+  outPps: 0n,
+  inBps: 0n,
+  outBps: 0n,
+});
+
 // ---------------------------------------------------------------------------------------------
 // Decoding. Every decoder takes the attribute area of one reply (after the genl header).
 
@@ -276,18 +290,7 @@ function topNest(v: DataView, type: number, what: string): RawAttr {
 }
 
 function decodeStats(v: DataView, nest: RawAttr, wide: boolean): Stats {
-  const s: Stats = {
-    conns: 0n,
-    inPkts: 0n,
-    outPkts: 0n,
-    inBytes: 0n,
-    outBytes: 0n,
-    cps: 0n,
-    inPps: 0n,
-    outPps: 0n,
-    inBps: 0n,
-    outBps: 0n,
-  };
+  const s: Stats = { ...ZERO_STATS };
   // In the 32-bit flavour only the byte counters are u64.
   const num = (a: RawAttr): bigint => (wide ? get.u64(v, a) : BigInt(get.u32(v, a)));
   readAttrs(v, nest.start, nest.start + nest.length, (a) => {
