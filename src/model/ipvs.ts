@@ -80,24 +80,45 @@ export class Ipvs {
     await this.handle.request(ipvsRequest.setService(key, config));
   }
 
-  /** `ipvsadm -D`: deletes a virtual service with its real servers. */
-  async deleteService(key: ServiceKey): Promise<void> {
-    await this.handle.request(ipvsRequest.delService(key));
+  /**
+   * `ipvsadm -D`: deletes a virtual service with its real servers. `template` is the rest of the
+   * service nest (the kernel reads only the identity); ipvsadm's by default.
+   */
+  async deleteService(key: ServiceKey, template?: ServiceConfig): Promise<void> {
+    await this.handle.request(ipvsRequest.delService(key, template));
   }
 
-  /** `ipvsadm -a`: adds a real server to a service. */
-  async addDestination(service: ServiceKey, key: DestinationKey, config: DestinationConfig): Promise<void> {
-    await this.handle.request(ipvsRequest.newDest(service, key, config));
+  /** `ipvsadm -a`: adds a real server to a service (`template`: the service nest's rest, see deleteService). */
+  async addDestination(
+    service: ServiceKey,
+    key: DestinationKey,
+    config: DestinationConfig,
+    template?: ServiceConfig,
+  ): Promise<void> {
+    await this.handle.request(ipvsRequest.newDest(service, key, config, template));
   }
 
   /** `ipvsadm -e`: replaces a real server's whole configuration. */
-  async editDestination(service: ServiceKey, key: DestinationKey, config: DestinationConfig): Promise<void> {
-    await this.handle.request(ipvsRequest.setDest(service, key, config));
+  async editDestination(
+    service: ServiceKey,
+    key: DestinationKey,
+    config: DestinationConfig,
+    template?: ServiceConfig,
+  ): Promise<void> {
+    await this.handle.request(ipvsRequest.setDest(service, key, config, template));
   }
 
-  /** `ipvsadm -d`: removes a real server from a service. */
-  async deleteDestination(service: ServiceKey, key: DestinationKey): Promise<void> {
-    await this.handle.request(ipvsRequest.delDest(service, key));
+  /**
+   * `ipvsadm -d`: removes a real server from a service. The kernel reads only the destination's
+   * family, address and port; `config` and `template` fill the rest of the nests as ipvsadm does.
+   */
+  async deleteDestination(
+    service: ServiceKey,
+    key: DestinationKey,
+    config?: DestinationConfig,
+    template?: ServiceConfig,
+  ): Promise<void> {
+    await this.handle.request(ipvsRequest.delDest(service, key, config, template));
   }
 
   /** `ipvsadm -C`: removes every service of the namespace. */
@@ -106,8 +127,8 @@ export class Ipvs {
   }
 
   /** `ipvsadm -Z [service]`: zeroes the counters of one service, or of everything. */
-  async zero(service?: ServiceKey): Promise<void> {
-    await this.handle.request(ipvsRequest.zero(service));
+  async zero(service?: ServiceKey, template?: ServiceConfig): Promise<void> {
+    await this.handle.request(ipvsRequest.zero(service, template));
   }
 
   /** `ipvsadm -L --timeout`: the tcp, tcpfin and udp timeouts in seconds. */

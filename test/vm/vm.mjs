@@ -555,6 +555,8 @@ function buildBed(kernel, inputs, key) {
   addElf(c, 'bin/dash', '/bin/dash');
   c.symlink('bin/sh', 'dash');
   c.symlink('bin/ash', 'busybox');
+  // `#!/usr/bin/env node` scripts (our bin/) need env where every distribution has it.
+  c.symlink('usr/bin/env', '../../bin/busybox');
   // iproute2 (real `ip`, also for `ip netns` and veth peers)
   addElf(c, 'sbin/ip', fs.realpathSync('/usr/sbin/ip'));
   c.symlink('usr/sbin/ip', '../../sbin/ip');

@@ -1,0 +1,119 @@
+/**
+ * The real surroundings of the command-line programs: process stdio, the kernel (`Ipvs.open`,
+ * loaded only when needed), /proc, `/sbin/modprobe`, and the name the program was invoked by.
+ * The executables in bin/ are thin calls of `runIpvsadm`, `runSave` and `runRestore`.
+ */
+import { accessSync, constants as fsConstants, readFileSync } from 'node:fs';
+import { basename, delimiter, isAbsolute, join, resolve } from 'node:path';
+import { main, type CliIo, type IpvsLike } from './main.js';
+
+/**
+ * argv[0] as the user typed it, as far as it can be recovered. A script started through its
+ * `#!` line loses argv[0]: the kernel hands the interpreter the path it executed instead
+ * (`./ipvsadm`, `/tmp/lvs`, or for a bare `ipvsadm` the full path the shell found in PATH). So:
+ * the path as passed (from /proc/self/cmdline, before Node makes it absolute), and when it is
+ * exactly what a PATH search for its base name finds first, the bare name the user most likely
+ * typed. Only the "Try …" line and the help text show it.
+ */
+export function invokedName(fallback = 'ipvsadm'): string {
+  const resolved = process.argv[1];
+  if (resolved === undefined) return fallback;
+  let raw = resolved;
+  try {
+    const parts = readFileSync('/proc/self/cmdline', 'utf8').split('\0');
+    if (parts[parts.length - 1] === '') parts.pop();
+    const candidate = parts[parts.length - 1 - (process.argv.length - 2)];
+    if (candidate !== undefined && resolve(candidate) === resolved) raw = candidate;
+  } catch {
+    // No /proc: the absolute path it is.
+  }
+  if (!isAbsolute(raw)) return raw;
+  const name = basename(raw);
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (dir === '') continue;
+    const found = join(dir, name);
+    try {
+      accessSync(found, fsConstants.X_OK);
+    } catch {
+      continue;
+    }
+    return found === raw ? name : raw;
+  }
+  return raw;
+}
+
+/** `/sbin/modprobe -- ip_vs` with our stdio, as ipvsadm runs it when start-up fails; true when it exited 0. */
+export async function modprobeIpvs(): Promise<boolean> {
+  const { spawn } = await import('node:child_process');
+  return new Promise((done) => {
+    try {
+      const child = spawn('/sbin/modprobe', ['--', 'ip_vs'], { stdio: 'inherit' });
+      child.on('error', () => done(false));
+      child.on('exit', (code) => done(code === 0));
+    } catch {
+      done(false);
+    }
+  });
+}
+
+async function openKernel(): Promise<IpvsLike> {
+  const { Ipvs } = await import('../model/ipvs.js');
+  return Ipvs.open();
+}
+
+/** stdin, touched only when `-R` actually reads it. */
+const lazyStdin: AsyncIterable<Buffer> = {
+  [Symbol.asyncIterator]: () => (process.stdin as AsyncIterable<Buffer>)[Symbol.asyncIterator](),
+};
+
+/** The process's real CliIo. */
+export function processIo(argv0: string): CliIo {
+  return {
+    argv0,
+    stdin: lazyStdin,
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    stdoutIsTTY: process.stdout.isTTY === true,
+    openKernel,
+    readFile: (path) => readFileSync(path, 'utf8'),
+    modprobe: modprobeIpvs,
+  };
+}
+
+/**
+ * Runs a program body and sets the exit status. A closed stdout pipe ends the process as
+ * SIGPIPE would end the C program (status 141), without a stack trace.
+ */
+export async function runProgram(body: () => Promise<number>): Promise<void> {
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(128 + 13);
+  });
+  process.stderr.on('error', () => undefined);
+  try {
+    process.exitCode = await body();
+  } catch (e) {
+    // main() does not throw; this is the last line of defence.
+    const name = basename(process.argv[1] ?? 'ipvsadm');
+    process.stderr.write(`${name}: internal error: ${String(e).replace(/\n/g, ' ')}\n`);
+    process.exitCode = 255;
+  }
+}
+
+/** bin/ipvsadm. */
+export async function runIpvsadm(): Promise<void> {
+  await runProgram(() => main(process.argv.slice(2), processIo(invokedName())));
+}
+
+/** bin/ipvsadm-save. */
+export async function runSave(): Promise<void> {
+  const { saveScript } = await import('./save-script.js');
+  const name = basename(invokedName('ipvsadm-save'));
+  await runProgram(() => saveScript(process.argv.slice(2), { ...processIo('ipvsadm'), scriptName: name }));
+}
+
+/** bin/ipvsadm-restore. */
+export async function runRestore(): Promise<void> {
+  const { restoreScript } = await import('./restore-script.js');
+  await runProgram(() => restoreScript(process.argv.slice(2), processIo('ipvsadm')));
+}
