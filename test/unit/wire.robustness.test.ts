@@ -30,6 +30,7 @@ import {
   type NetlinkMessage,
 } from '../../src/wire/index.js';
 import { destinationReply, serviceReply } from './helpers/kernel-replies.js';
+import { concat, genl, nlmsg } from './helpers/fake-kernel.js';
 
 /** Runs `fn`; a WireError is an acceptable answer to garbage, anything else thrown is a bug. */
 function wireErrorOnly(what: string, fn: () => unknown): void {
@@ -69,38 +70,6 @@ function decodeMessage(m: NetlinkMessage): void {
   if (attrs) decodeAllAttrs(attrs);
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
-/** An nlmsghdr + body, framed by hand (the kernel's side of the socket). */
-function nlmsg(type: number, flags: number, seq: number, body: Uint8Array): Uint8Array {
-  const out = new Uint8Array(align4(NLMSG_HDRLEN + body.length));
-  const v = new DataView(out.buffer);
-  v.setUint32(0, NLMSG_HDRLEN + body.length, true);
-  v.setUint16(4, type, true);
-  v.setUint16(6, flags, true);
-  v.setUint32(8, seq, true);
-  v.setUint32(12, 4242, true);
-  out.set(body, NLMSG_HDRLEN);
-  return out;
-}
-
-function genlBody(cmd: number, attrs: Uint8Array): Uint8Array {
-  const out = new Uint8Array(GENL_HDRLEN + attrs.length);
-  out[0] = cmd;
-  out[1] = 1;
-  out.set(attrs, GENL_HDRLEN);
-  return out;
-}
-
-/** NLMSG_ERROR: -errno, the echoed request (whole, or its header when capped), then extack TLVs. */
 function errorMessage(seq: number, errno: number, request: Uint8Array, capped: boolean, extack?: string): Uint8Array {
   const echoed = capped ? request.subarray(0, NLMSG_HDRLEN) : request;
   const tlvs = extack === undefined ? new Uint8Array(0) : new AttrWriter().string(NLMSGERR_ATTR.MSG, extack).u32(NLMSGERR_ATTR.OFFS, 20).finish();
@@ -158,17 +127,17 @@ const validAttrs: [string, Uint8Array][] = [
 const validDatagrams: [string, Uint8Array][] = [
   // Small payloads here: the datagram cases are about framing, the attribute cases above cover the rest.
   ['dump part', concat([
-    nlmsg(0x22, NLM_F.MULTI, 9, genlBody(IPVS_CMD.NEW_DAEMON, daemon)),
-    nlmsg(0x22, NLM_F.MULTI | NLM_F.DUMP_INTR, 9, genlBody(IPVS_CMD.SET_CONFIG, timeouts)),
+    nlmsg(0x22, NLM_F.MULTI, 9, genl(IPVS_CMD.NEW_DAEMON, daemon)),
+    nlmsg(0x22, NLM_F.MULTI | NLM_F.DUMP_INTR, 9, genl(IPVS_CMD.SET_CONFIG, timeouts)),
     nlmsg(NLMSG.DONE, NLM_F.MULTI, 9, Uint8Array.of(0, 0, 0, 0)),
   ])],
   ['doit reply + ack', concat([
-    nlmsg(0x22, 0, 3, genlBody(IPVS_CMD.SET_INFO, info)),
+    nlmsg(0x22, 0, 3, genl(IPVS_CMD.SET_INFO, info)),
     errorMessage(3, 0, request, true),
   ])],
   ['error, whole request echoed, extack', errorMessage(7, 17, request, false, 'Service already exists')],
   ['error, capped, extack', errorMessage(7, 2, request, true, 'no such scheduler')],
-  ['info reply', nlmsg(0x22, 0, 5, genlBody(IPVS_CMD.SET_INFO, info))],
+  ['info reply', nlmsg(0x22, 0, 5, genl(IPVS_CMD.SET_INFO, info))],
 ];
 
 function* truncations(b: Uint8Array): Generator<Uint8Array> {
@@ -270,7 +239,7 @@ describe('random input gives a value or a WireError', () => {
       fc.property(
         fc.constantFrom(NLMSG.NOOP, NLMSG.ERROR, NLMSG.DONE, NLMSG.OVERRUN, 0x10, 0x22),
         fc.integer({ min: 0, max: 0xffff }),
-        fc.oneof(fc.uint8Array({ maxLength: 80, size: 'large' }), attrTree.map((t) => genlBody(1, t))),
+        fc.oneof(fc.uint8Array({ maxLength: 80, size: 'large' }), attrTree.map((t) => genl(1, t))),
         (type, flags, body) => decodeMessage({ type, flags, seq: 1, pid: 0, body }),
       ),
       { numRuns: 1000 },

@@ -62,7 +62,8 @@ interface Outgoing {
 
 const KERNEL_PID = 0;
 
-function nlmsg(type: number, flags: number, seq: number, body: Uint8Array): Uint8Array {
+/** One netlink message as the kernel frames it. */
+export function nlmsg(type: number, flags: number, seq: number, body: Uint8Array): Uint8Array {
   const out = new Uint8Array(align4(NLMSG_HDRLEN + body.length));
   const v = new DataView(out.buffer);
   v.setUint32(0, NLMSG_HDRLEN + body.length, true);
@@ -74,7 +75,8 @@ function nlmsg(type: number, flags: number, seq: number, body: Uint8Array): Uint
   return out;
 }
 
-function genl(cmd: number, attrs: Uint8Array): Uint8Array {
+/** A generic-netlink body: genl header (version 1) then attributes. */
+export function genl(cmd: number, attrs: Uint8Array): Uint8Array {
   const out = new Uint8Array(GENL_HDRLEN + attrs.length);
   out[0] = cmd;
   out[1] = 1;

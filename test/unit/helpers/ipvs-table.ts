@@ -22,23 +22,14 @@ import {
   type Family,
   type ServiceConfig,
   type Stats,
+  ZERO_STATS,
 } from '../../../src/wire/index.js';
 import { addressWords } from '../../../src/cli/sort.js';
 
 const familyOf = (address: string): Family => (address.includes(':') ? AF_INET6 : AF_INET);
 
-export const ZERO_STATS: Stats = {
-  conns: 0n,
-  inPkts: 0n,
-  outPkts: 0n,
-  inBytes: 0n,
-  outBytes: 0n,
-  cps: 0n,
-  inPps: 0n,
-  outPps: 0n,
-  inBps: 0n,
-  outBps: 0n,
-};
+/** Re-exported for the helpers that import it from here. */
+export { ZERO_STATS };
 
 /** Stats with the given fields, the rest zero. */
 export function stats(s: Partial<Stats>): Stats {
