@@ -4,7 +4,6 @@ import {
   AF_INET,
   AF_INET6,
   AttrWriter,
-  GENL_HDRLEN,
   IPVS_CMD,
   IPVS_CMD_ATTR,
   IPVS_DAEMON_ATTR,
