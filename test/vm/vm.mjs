@@ -42,6 +42,7 @@ const HOST_PACKAGES = [
   ['iproute2', '/usr/sbin/ip'],
   ['util-linux', '/usr/bin/unshare'],
   ['dash', '/bin/dash'],
+  ['bash', '/bin/bash'],
   ['netbase', '/etc/services'],
   ['binutils', '/usr/bin/strip'],
 ];
@@ -555,6 +556,8 @@ function buildBed(kernel, inputs, key) {
   addElf(c, 'bin/dash', '/bin/dash');
   c.symlink('bin/sh', 'dash');
   c.symlink('bin/ash', 'busybox');
+  // Debian's ipvsadm-save and ipvsadm-restore are bash scripts.
+  addElf(c, 'bin/bash', '/bin/bash');
   // `#!/usr/bin/env node` scripts (our bin/) need env where every distribution has it.
   c.symlink('usr/bin/env', '../../bin/busybox');
   // iproute2 (real `ip`, also for `ip netns` and veth peers)
