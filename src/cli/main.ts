@@ -14,6 +14,7 @@
  *    buffering: all stderr text precedes all stdout text), stderr is written at once.
  */
 import type { Ipvs, ServiceWithDestinations } from '../model/ipvs.js';
+import { MAX_OUTSTANDING, type IpvsChange, type OpResult } from '../model/index.js';
 import type { IpvsInfo, ServiceEntry, ServiceKey } from '../wire/index.js';
 import {
   EXIT,
@@ -37,7 +38,8 @@ import {
 } from './format-text.js';
 import { isUsageError, parseCommandLine } from './parse.js';
 import { isPreparable, SystemResolver } from './resolver.js';
-import { inputLines, restoreTokens } from './restore-input.js';
+import { inputLineGroups, restoreTokens } from './restore-input.js';
+import { modificationOf, type Modification } from './modifications.js';
 import { sortDestinations, sortServices } from './sort.js';
 import type { Command, ListFormat, Resolver, UsageError } from './types.js';
 import {
@@ -69,6 +71,7 @@ export type IpvsLike = Pick<
   | 'daemons'
   | 'startDaemon'
   | 'stopDaemon'
+  | 'apply'
   | 'close'
 >;
 
@@ -173,17 +176,14 @@ class Session {
   }
 
   private refused(e: UsageError): Outcome {
-    // An empty message is `-b ,`, where the original crashes: nothing printed, process over.
-    if (e.message === '') return { status: e.status, end: true };
-    this.output.err(e.message);
-    if (e.status === EXIT.FAIL) return { status: EXIT.FAIL, end: true };
-    // "Try …" leaves the process; popt's own errors only fail this invocation.
-    if (e.message === tryHelpText(this.io.argv0)) return { status: EXIT.ERROR, end: true };
-    return { status: EXIT.ERROR };
+    const r = refusal(e, this.io.argv0);
+    if (r.message !== undefined) this.output.err(r.message);
+    return r.outcome;
   }
 
   private async execute(cmd: Command, inRestore: boolean): Promise<Outcome> {
-    const k = this.kernel;
+    const change = modificationOf(cmd);
+    if (change) return this.modify(change);
     switch (cmd.kind) {
       case 'help':
         this.output.out(helpText(this.io.argv0));
@@ -197,28 +197,6 @@ class Session {
           return { status: EXIT.ERROR, end: true };
         }
         return this.restore();
-      case 'add-service':
-        return this.modify('add-service', () => k.addService(cmd.service, cmd.config));
-      case 'edit-service':
-        return this.modify('edit-service', () => k.editService(cmd.service, cmd.config));
-      case 'delete-service':
-        return this.modify('delete-service', () => k.deleteService(cmd.service, cmd.template));
-      case 'flush':
-        return this.modify(null, () => k.flush());
-      case 'add-server':
-        return this.modify('add-dest', () => k.addDestination(cmd.service, cmd.dest, cmd.config, cmd.template));
-      case 'edit-server':
-        return this.modify('edit-dest', () => k.editDestination(cmd.service, cmd.dest, cmd.config, cmd.template));
-      case 'delete-server':
-        return this.modify('delete-dest', () => k.deleteDestination(cmd.service, cmd.dest, cmd.config, cmd.template));
-      case 'zero':
-        return this.modify('zero', () => k.zero(cmd.service, cmd.template));
-      case 'set':
-        return this.modify('set-timeout', () => k.setTimeouts(cmd.timeouts));
-      case 'start-daemon':
-        return this.modify('start-daemon', () => k.startDaemon(cmd.daemon));
-      case 'stop-daemon':
-        return this.modify('stop-daemon', () => k.stopDaemon(cmd.state, cmd.syncId));
       case 'save':
         return this.listServices(saveFormat(cmd.numeric), 'save');
       case 'list':
@@ -232,6 +210,10 @@ class Session {
           case 'connections':
             return this.listConnections(cmd.format);
         }
+      // modificationOf() answered every other kind above.
+      // falls through
+      default:
+        throw new Error(`no way to run ${cmd.kind}`);
     }
   }
 
@@ -243,15 +225,13 @@ class Session {
   }
 
   /** A modifying command: on a kernel error its text, status 255, and `-R` goes on. */
-  private async modify(context: ErrorContext | null, op: () => Promise<void>): Promise<Outcome> {
-    if (context) this.context = context;
-    try {
-      await op();
-      return ok;
-    } catch (e) {
-      this.output.err(ipvsErrorText(this.errnoOf(e), this.context));
-      return { status: EXIT.ERROR };
-    }
+  private async modify(change: Modification): Promise<Outcome> {
+    if (change.context) this.context = change.context;
+    let result: OpResult;
+    await this.kernel.apply([change.change], (_i, r) => (result = r));
+    if (result === undefined) return ok;
+    this.output.err(ipvsErrorText(this.errnoOf(result), this.context));
+    return { status: EXIT.ERROR };
   }
 
   /** A listing that fails: its text (when there is one) and exit 1 for the whole process. */
@@ -374,19 +354,134 @@ class Session {
   }
 
   /**
-   * `-R`: every line of stdin is one invocation through the same path. Kernel and popt errors
-   * fail only their line; "fail" errors, "Try …", failed listings, `-h` and `-v` end the process.
-   * The status is the last executed line's (0 for no line at all).
+   * `-R`: every line of stdin is one invocation, with the reference's observable result (same
+   * table, same stderr in the same order, same status) but pipelined: modifying lines are
+   * parsed ahead into batches while the previous batch is in the kernel, and their errors are
+   * printed in line order when the batch answers. Kernel and popt errors fail only their line;
+   * "fail" errors, "Try …", failed listings, `-h` and `-v` end the process once everything before
+   * them has been applied. Any other line (listings, `-S`) waits for the batches before it. A
+   * batch is sent when it is full or when stdin has nothing more buffered, so lines typed at a
+   * terminal run as they are typed. The status is the last executed line's (0 for no line).
    */
   private async restore(): Promise<Outcome> {
-    let last: Outcome = ok;
-    for await (const line of inputLines(this.io.stdin)) {
-      const argv = restoreTokens(line);
-      if (argv.length === 0) continue;
-      last = await this.run(argv, true);
-      if (last.end) return last;
+    const run = new RestoreRun(this.kernel, this.output);
+    for await (const lines of inputLineGroups(this.io.stdin)) {
+      for (const line of lines) {
+        const argv = restoreTokens(line);
+        if (argv.length === 0) continue;
+        const parsed = await this.parse(argv);
+        if (isUsageError(parsed)) {
+          const r = refusal(parsed, this.io.argv0);
+          if (!r.outcome.end) {
+            run.known(r.message, r.outcome);
+            continue;
+          }
+          await run.drain();
+          if (r.message !== undefined) this.output.err(r.message);
+          return r.outcome;
+        }
+        const change = modificationOf(parsed);
+        if (change) {
+          if (change.context) this.context = change.context;
+          await run.queue(change.change, this.context);
+          continue;
+        }
+        await run.drain();
+        const outcome = await this.execute(parsed, true);
+        run.executed(outcome);
+        if (outcome.end) return outcome;
+      }
+      await run.send();
     }
-    return { status: last.status };
+    await run.drain();
+    return { status: run.last.status };
+  }
+}
+
+/** What a refused command line prints (nothing for `-b ,`) and how the invocation ends. */
+function refusal(e: UsageError, argv0: string): { message?: string; outcome: Outcome } {
+  // An empty message is `-b ,`, where the original crashes: nothing printed, process over.
+  if (e.message === '') return { outcome: { status: e.status, end: true } };
+  if (e.status === EXIT.FAIL) return { message: e.message, outcome: { status: EXIT.FAIL, end: true } };
+  // "Try …" leaves the process; popt's own errors only fail this invocation.
+  if (e.message === tryHelpText(argv0)) return { message: e.message, outcome: { status: EXIT.ERROR, end: true } };
+  return { message: e.message, outcome: { status: EXIT.ERROR } };
+}
+
+/** A line of `-R` waiting for its batch: a request, or an outcome known from parsing alone. */
+type RestoreSlot =
+  | { change: IpvsChange; context: ErrorContext }
+  | { change?: undefined; message: string | undefined; outcome: Outcome };
+
+/**
+ * The batches of one `-R`: at most one in the kernel while the next is filled, each at most
+ * MAX_OUTSTANDING requests, their results printed in line order.
+ */
+class RestoreRun {
+  /** The outcome of the last line whose result is known. */
+  last: Outcome = ok;
+  private filling: RestoreSlot[] = [];
+  private requests = 0;
+  private inKernel: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly kernel: IpvsLike,
+    private readonly output: Output,
+  ) {}
+
+  /** A modifying line; sends the batch once it is full. */
+  async queue(change: IpvsChange, context: ErrorContext): Promise<void> {
+    this.filling.push({ change, context });
+    if (++this.requests >= MAX_OUTSTANDING) await this.send();
+  }
+
+  /** A refused line that does not end the run: its message prints in its turn. */
+  known(message: string | undefined, outcome: Outcome): void {
+    this.filling.push({ message, outcome });
+  }
+
+  /** A line run on its own after a drain. */
+  executed(outcome: Outcome): void {
+    this.last = outcome;
+  }
+
+  /** Sends what was filled, once the batch before it has answered (one batch in the kernel). */
+  async send(): Promise<void> {
+    if (this.filling.length === 0) return;
+    const slots = this.filling;
+    this.filling = [];
+    this.requests = 0;
+    await this.inKernel;
+    this.inKernel = this.apply(slots);
+  }
+
+  /** Everything queued applied and reported. */
+  async drain(): Promise<void> {
+    await this.send();
+    await this.inKernel;
+  }
+
+  private async apply(slots: RestoreSlot[]): Promise<void> {
+    const changes: IpvsChange[] = [];
+    for (const s of slots) if (s.change) changes.push(s.change);
+    const results: OpResult[] = [];
+    if (changes.length > 0) await this.kernel.apply(changes, (i, r) => (results[i] = r));
+    let i = 0;
+    for (const s of slots) {
+      if (s.change) {
+        const r = results[i++];
+        if (r === undefined) this.last = ok;
+        else {
+          const errno = kernelErrno(r);
+          if (errno === undefined) throw r;
+          this.output.err(ipvsErrorText(errno, s.context));
+          this.last = { status: EXIT.ERROR };
+        }
+      } else {
+        if (s.message !== undefined) this.output.err(s.message);
+        this.last = s.outcome;
+      }
+    }
   }
 }
 

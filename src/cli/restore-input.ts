@@ -17,20 +17,30 @@ function toBuffer(chunk: string | Uint8Array): Buffer {
   return Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
 }
 
-/** The lines of a byte stream, without their LF, yielded as soon as each is complete. */
-export async function* inputLines(stdin: AsyncIterable<string | Uint8Array>): AsyncGenerator<Buffer> {
+/**
+ * The lines of a byte stream, without their LF, grouped by the chunk that completed them: a
+ * group ends where the input has nothing more buffered, which is where `-R` sends its batch.
+ */
+export async function* inputLineGroups(stdin: AsyncIterable<string | Uint8Array>): AsyncGenerator<Buffer[]> {
   let parts: Buffer[] = [];
   for await (const chunk of stdin) {
     let buf = toBuffer(chunk);
+    const group: Buffer[] = [];
     for (let nl = buf.indexOf(0x0a); nl !== -1; nl = buf.indexOf(0x0a)) {
       parts.push(buf.subarray(0, nl));
-      yield parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
+      group.push(parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts));
       parts = [];
       buf = buf.subarray(nl + 1);
     }
     if (buf.length > 0) parts.push(buf);
+    if (group.length > 0) yield group;
   }
-  if (parts.length > 0) yield Buffer.concat(parts);
+  if (parts.length > 0) yield [Buffer.concat(parts)];
+}
+
+/** The lines of a byte stream, without their LF, yielded as soon as each is complete. */
+export async function* inputLines(stdin: AsyncIterable<string | Uint8Array>): AsyncGenerator<Buffer> {
+  for await (const group of inputLineGroups(stdin)) yield* group;
 }
 
 /** The argv of one restore line (possibly empty: the line is then skipped). */

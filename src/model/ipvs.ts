@@ -1,4 +1,7 @@
 import { GenlHandle, NetlinkError, type HandleOptions, type OpResult } from '../kernel/index.js';
+/** The pipelining window and the per-operation result of `Ipvs.apply` (ipvsadm -R's batches). */
+export { MAX_OUTSTANDING, type OpResult } from '../kernel/index.js';
+import { changeRequest, type IpvsChange } from './changes.js';
 import {
   IPVS_CMD_NAME,
   WireError,
@@ -160,8 +163,8 @@ export class Ipvs {
    * Bulk form of the modifying methods, the engine of `ipvsadm -R`: runs `requests` in order,
    * pipelined, and reports each one's outcome to `onResult` exactly once, in order.
    */
-  async apply(requests: Iterable<IpvsRequest>, onResult: (index: number, result: OpResult) => void): Promise<number> {
-    return this.handle.pipeline(requests, onResult);
+  async apply(changes: Iterable<IpvsChange>, onResult: (index: number, result: OpResult) => void): Promise<number> {
+    return this.handle.pipeline(requestsOf(changes), onResult);
   }
 
   /** Closes the socket. */
@@ -187,4 +190,8 @@ export class Ipvs {
     await this.handle.requestEach(req, (attrs) => out.push(decode(attrs)), () => (out = []));
     return out;
   }
+}
+
+function* requestsOf(changes: Iterable<IpvsChange>): Generator<IpvsRequest> {
+  for (const c of changes) yield changeRequest(c);
 }

@@ -248,7 +248,7 @@ describe('pipelined bulk work', () => {
       // Every 97th request repeats an earlier service, so the kernel refuses it with EEXIST.
       const n = i % 97 === 96 ? i - 1 : i;
       if (n !== i) expectFail.add(i);
-      requests.push(ipvsRequest.newService(tcp(`10.9.${n >> 8}.${n & 255}`, 80), serviceConfig(AF_INET)));
+      requests.push({ op: 'add-service' as const, service: tcp(`10.9.${n >> 8}.${n & 255}`, 80), config: serviceConfig(AF_INET) });
     }
     const seen: (string | undefined)[] = [];
     const count = await ipvs.apply(requests, (index, result) => {

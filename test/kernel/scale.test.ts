@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { AF_INET, destinationConfig, ipvsRequest, serviceConfig, type Ipvs, type IpvsRequest, type ServiceKey } from '../../src/index.js';
+import { AF_INET, destinationConfig, serviceConfig, type Ipvs, type IpvsChange, type ServiceKey } from '../../src/index.js';
 import { openClean, refSave, reset, sorted } from './helpers.js';
 
 const vip = (i: number): ServiceKey => ({ family: AF_INET, protocol: 6, address: `10.${100 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`, port: 80 });
@@ -17,7 +17,7 @@ after(async () => {
 });
 
 /** Applies requests through the pipeline and fails on the first refused one. */
-async function applyAll(requests: Iterable<IpvsRequest>): Promise<number> {
+async function applyAll(requests: Iterable<IpvsChange>): Promise<number> {
   return ipvs.apply(requests, (index, result) => {
     if (result) assert.fail(`request ${index} refused: ${result.message}`);
   });
@@ -26,11 +26,11 @@ async function applyAll(requests: Iterable<IpvsRequest>): Promise<number> {
 test('10,000 services: written pipelined, dumped back intact, equal to what the reference prints', async () => {
   const N = 10_000;
   const expected: string[] = [];
-  function* requests(): Generator<IpvsRequest> {
+  function* requests(): Generator<IpvsChange> {
     for (let i = 0; i < N; i++) {
       const scheduler = ['rr', 'wlc', 'sh', 'lc'][i % 4] as string;
       expected.push(`-A -t ${vipText(vip(i))} -s ${scheduler}`);
-      yield ipvsRequest.newService(vip(i), serviceConfig(AF_INET, { scheduler }));
+      yield { op: 'add-service', service: vip(i), config: serviceConfig(AF_INET, { scheduler }) };
     }
   }
   assert.equal(await applyAll(requests()), N);
@@ -47,16 +47,16 @@ test('100,000 destinations (2,000 services x 50): written, dumped back intact, e
   const S = 2_000;
   const D = 50;
   const expected: string[] = [];
-  function* requests(): Generator<IpvsRequest> {
+  function* requests(): Generator<IpvsChange> {
     for (let i = 0; i < S; i++) {
       const svc = vip(i);
       expected.push(`-A -t ${vipText(svc)} -s wlc`);
-      yield ipvsRequest.newService(svc, serviceConfig(AF_INET));
+      yield { op: 'add-service', service: svc, config: serviceConfig(AF_INET) };
       for (let j = 0; j < D; j++) {
         const d = i * D + j;
         const weight = 1 + (d % 5);
         expected.push(`-a -t ${vipText(svc)} -r ${rip(d)}:8080 -m -w ${weight}`);
-        yield ipvsRequest.newDest(svc, { family: AF_INET, address: rip(d), port: 8080 }, destinationConfig({ forward: 0, weight }));
+        yield { op: 'add-dest', service: svc, dest: { family: AF_INET, address: rip(d), port: 8080 }, config: destinationConfig({ forward: 0, weight }) };
       }
     }
   }

@@ -402,6 +402,58 @@ describe('-R (§3.12)', () => {
     expect(await saved(k)).toBe(['16', '17', '19'].map((n) => `-A -t 10.0.0.${n}:80 -s wlc\n`).join(''));
   });
 
+  it('pipelined: over many batches, errors print in line order, interleaved with popt errors', async () => {
+    const k = new FakeIpvs();
+    const lines: string[] = [];
+    const expected: string[] = [];
+    for (let i = 0; i < 700; i++) {
+      const a = `10.1.${i >> 8}.${i & 255}`;
+      if (i % 97 === 5) {
+        lines.push(`-A -t 10.1.0.0:80`); // exists from line 0
+        expected.push('Service already exists');
+      } else if (i % 131 === 7) {
+        lines.push(`-A -t ${a}:80 -Q`);
+        expected.push('-Q: unknown option');
+      } else lines.push(`-A -t ${a}:80`);
+    }
+    lines.push('-d -t 10.1.0.0:80 -r 1.2.3.4');
+    expected.push('No such destination');
+    const r = await run(k, ['-R'], { stdin: `${lines.join('\n')}\n` });
+    expect(r.err).toBe(expected.map((l) => `${l}\n`).join(''));
+    expect(r.rc).toBe(255);
+    expect(k.calls.filter((c) => c.method === 'addService')).toHaveLength(700 - 6);
+    expect(k.batches.length).toBeGreaterThan(1);
+    expect(Math.max(...k.batches)).toBeLessThanOrEqual(128);
+  });
+
+  it('pipelined: a listing line sees every line before it; an ending line stops after the earlier ones are applied', async () => {
+    const k = new FakeIpvs();
+    const r = await run(k, ['-R'], {
+      stdin: '-A -t 10.0.0.1:80\n-A -t 10.0.0.1:80\n-S -n\n-A -t 10.0.0.2:80\n-A -t 10.0.0.1:80\n-X\n-A -t 10.0.0.3:80\n',
+    });
+    expect(r).toMatchObject({
+      out: '-A -t 10.0.0.1:80 -s wlc\n',
+      err: `Service already exists\nService already exists\n${TRY('ipvsadm')}`,
+      rc: 255,
+    });
+    expect(await saved(k)).toBe('-A -t 10.0.0.1:80 -s wlc\n-A -t 10.0.0.2:80 -s wlc\n');
+  });
+
+  it('pipelined: a line typed at a terminal reaches the kernel before the next one is read', async () => {
+    const k = new FakeIpvs();
+    const seen: number[] = [];
+    async function* typed(): AsyncGenerator<string> {
+      for (const n of [1, 2, 3]) {
+        seen.push(k.calls.length);
+        yield `-A -t 10.0.0.${n}:80\n`;
+      }
+      seen.push(k.calls.length);
+    }
+    const r = await run(k, ['-R'], { stdin: typed() });
+    expect(r.rc).toBe(0);
+    expect(seen.map((n) => n - (seen[0] as number))).toEqual([0, 1, 2, 3]);
+  });
+
   it('a failed listing ends the restore with 1', async () => {
     const k = new FakeIpvs();
     const r = await run(k, ['-R'], { stdin: '-L -n -t 10.0.0.9:80\n-A -t 10.0.0.1:80\n' });

@@ -82,7 +82,7 @@ describe('family resolution', () => {
     await ipvs.info();
     await ipvs.services();
     await ipvs.addService(vip, serviceConfig(AF_INET));
-    await ipvs.apply([ipvsRequest.flush(), ipvsRequest.zero()], () => undefined);
+    await ipvs.apply([{ op: 'flush' }, { op: 'zero' }], () => undefined);
     const messages = kernel.datagrams.flat();
     expect(messages.filter((m) => m.type === GENL_ID_CTRL)).toHaveLength(1);
     expect(messages[0]?.type).toBe(GENL_ID_CTRL);
@@ -354,9 +354,9 @@ describe('pipeline', () => {
     const out: [number, string | undefined][] = [];
     await ipvs.apply(
       [
-        ipvsRequest.newService(vip, serviceConfig(AF_INET)),
-        ipvsRequest.newDest(vip, { family: AF_INET, address: '192.168.1.1', port: 80 }, destinationConfig()),
-        ipvsRequest.flush(),
+        { op: 'add-service', service: vip, config: serviceConfig(AF_INET) },
+        { op: 'add-dest', service: vip, dest: { family: AF_INET, address: '192.168.1.1', port: 80 }, config: destinationConfig() },
+        { op: 'flush' },
       ],
       (i, r) => out.push([i, r?.code]),
     );
@@ -372,7 +372,7 @@ describe('socket failures and concurrency', () => {
   it('a socket error (ENOBUFS) rejects every pending request with errno 105 and does not crash', async () => {
     const kernel = new FakeKernel(() => ({ kind: 'hold' }));
     const ipvs = await Ipvs.open({ transport: kernel });
-    const pending = [ipvs.info(), ipvs.getTimeouts(), ipvs.flush(), ipvs.services(), ipvs.apply([ipvsRequest.zero()], () => undefined)];
+    const pending = [ipvs.info(), ipvs.getTimeouts(), ipvs.flush(), ipvs.services(), ipvs.apply([{ op: 'zero' }], () => undefined)];
     const settled = Promise.allSettled(pending);
     await until(() => kernel.calls.length === 3);
     kernel.emitError(Object.assign(new Error('No buffer space available'), { errno: 105 }));
@@ -394,7 +394,7 @@ describe('socket failures and concurrency', () => {
     for (let round = 0; round < 6; round++) {
       work.push(ipvs.info(), ipvs.getTimeouts(), ipvs.services(), ipvs.addService(vip, serviceConfig(AF_INET)));
       work.push(ipvs.destinations(vip), ipvs.getService(vip), ipvs.list());
-      work.push(ipvs.apply([ipvsRequest.flush(), ipvsRequest.zero(), ipvsRequest.flush()], () => undefined));
+      work.push(ipvs.apply([{ op: 'flush' }, { op: 'zero' }, { op: 'flush' }], () => undefined));
       for (let i = 0; i < 20; i++) work.push(ipvs.info());
     }
     const results = await within(Promise.all(work), 5000);

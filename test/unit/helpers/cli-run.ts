@@ -34,8 +34,8 @@ export interface RunResult {
 
 export interface RunOptions {
   argv0?: string;
-  /** stdin for -R: one string, or the chunks in which it arrives. */
-  stdin?: string | string[];
+  /** stdin for -R: one string, the chunks in which it arrives, or a stream of them. */
+  stdin?: string | string[] | AsyncIterable<string>;
   tty?: boolean;
   env?: Record<string, string | undefined>;
   resolver?: Resolver;
@@ -45,8 +45,8 @@ export interface RunOptions {
   modprobe?: () => Promise<boolean>;
 }
 
-async function* chunks(parts: string[]): AsyncGenerator<Buffer> {
-  for (const p of parts) yield Buffer.from(p, 'utf8');
+async function* chunks(parts: Iterable<string> | AsyncIterable<string>): AsyncGenerator<Buffer> {
+  for await (const p of parts) yield Buffer.from(p, 'utf8');
 }
 
 /** A CliIo whose output lands in the returned collectors. */

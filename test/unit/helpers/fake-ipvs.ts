@@ -9,7 +9,7 @@
 import type { IpvsLike } from '../../../src/cli/main.js';
 import { NetlinkError } from '../../../src/kernel/errors.js';
 import { destinationKeyId, serviceKeyId } from '../../../src/model/keys.js';
-import type { ServiceWithDestinations } from '../../../src/model/ipvs.js';
+import type { IpvsChange, OpResult, ServiceWithDestinations } from '../../../src/model/index.js';
 import {
   AF_INET,
   AF_INET6,
@@ -95,6 +95,8 @@ export class FakeIpvs implements IpvsLike {
   readonly calls: { method: Method; args: unknown[] }[] = [];
   /** One-shot failures: the next call of the method throws NetlinkError with this errno. */
   readonly failNext = new Map<Method, number>();
+  /** The size of every `apply` batch, in order. */
+  readonly batches: number[] = [];
   info_: IpvsInfo = { version: 0x010201, connTabSize: 4096 };
   /** Per-boot hash salt of the dump order. */
   salt = 0;
@@ -321,6 +323,51 @@ export class FakeIpvs implements IpvsLike {
     const i = this.daemonSlots.findIndex((x) => x.state === state);
     if (i === -1) throw new NetlinkError('DEL_DAEMON', E.ESRCH);
     this.daemonSlots.splice(i, 1);
+  }
+
+  /** The kernel runs a pipelined batch in order, each change as its own request. */
+  async apply(changes: Iterable<IpvsChange>, onResult: (index: number, result: OpResult) => void): Promise<number> {
+    let index = 0;
+    this.batches.push(0);
+    for (const c of changes) {
+      let result: OpResult;
+      try {
+        await this.change(c);
+      } catch (e) {
+        if (!(e instanceof NetlinkError)) throw e;
+        result = e;
+      }
+      onResult(index++, result);
+      this.batches[this.batches.length - 1]++;
+    }
+    return index;
+  }
+
+  private change(c: IpvsChange): Promise<void> {
+    switch (c.op) {
+      case 'add-service':
+        return this.addService(c.service, c.config);
+      case 'edit-service':
+        return this.editService(c.service, c.config);
+      case 'delete-service':
+        return this.deleteService(c.service, c.template);
+      case 'flush':
+        return this.flush();
+      case 'zero':
+        return this.zero(c.service, c.template);
+      case 'add-dest':
+        return this.addDestination(c.service, c.dest, c.config, c.template);
+      case 'edit-dest':
+        return this.editDestination(c.service, c.dest, c.config, c.template);
+      case 'delete-dest':
+        return this.deleteDestination(c.service, c.dest, c.config, c.template);
+      case 'set-timeouts':
+        return this.setTimeouts(c.timeouts);
+      case 'start-daemon':
+        return this.startDaemon(c.daemon);
+      case 'stop-daemon':
+        return this.stopDaemon(c.state, c.syncId);
+    }
   }
 
   close(): void {
