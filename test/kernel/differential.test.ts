@@ -37,7 +37,8 @@ interface StepResult {
   step: string;
   stdout: string;
   stderr: string;
-  status: number | string;
+  /** The exit status; a death by signal N shows as 128+N, as the shell reports it. */
+  status: number;
 }
 
 /** Everything compared for one case. */
@@ -48,23 +49,63 @@ interface Outcome {
 }
 
 /** The environment every step starts from: the suite's own, without popt's switches. */
-function baseEnv(extra: Record<string, string>, path?: string): NodeJS.ProcessEnv {
+function baseEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   delete env.POSIXLY_CORRECT;
   delete env.POSIX_ME_HARDER;
-  if (path !== undefined) env.PATH = `${path}:${env.PATH ?? ''}`;
   return { ...env, ...extra };
 }
 
-function spawnStep(s: Step, path?: string): StepResult {
-  const r = spawnSync(s.program, s.args, {
-    encoding: 'utf8',
-    input: s.stdin ?? '',
-    env: baseEnv(s.env, path),
-    maxBuffer: 1 << 28,
-  });
-  if (r.error) throw r.error;
-  return { step: show(s), stdout: r.stdout, stderr: r.stderr, status: r.status ?? `signal ${r.signal}` };
+const shq = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+
+function show(s: Step): string {
+  const env = Object.entries(s.env).map(([k, v]) => `${k}=${v} `);
+  const stdin = s.stdin === undefined ? '' : ` <<< ${JSON.stringify(s.stdin)}`;
+  return `${env.join('')}${s.program} ${s.args.map((a) => JSON.stringify(a)).join(' ')}${stdin}`;
+}
+
+/**
+ * The reference's listings of the result, printed after the last step. Timeouts and daemons
+ * change only through `--set` and `--start-daemon` (also inside -R input), so they are listed
+ * only for cases that mention those: each C run costs ~100 ms under TCG.
+ */
+function stateListings(c: Case): string[] {
+  return /--set|daemon/.test(c.text) ? ['-S -n', '-L -n --timeout', '-L --daemon'] : ['-S -n'];
+}
+
+/**
+ * Runs the steps as real processes (`PATH` led by `path` when given), then the reference's
+ * state listings, all from one shell: under TCG a spawn from node costs far more than the C
+ * tool itself, so one spawn per side keeps hundreds of cases within minutes.
+ */
+function runAsProcesses(steps: Step[], listings: string[], path?: string): Outcome {
+  const dir = mkdtempSync(join(tmpdir(), 'diff-'));
+  try {
+    const lines = steps.map((s, i) => {
+      writeFileSync(join(dir, `in${i}`), s.stdin ?? '');
+      const env = Object.entries(s.env).map(([k, v]) => `${k}=${shq(v)} `);
+      const prefix = path === undefined ? '' : `PATH=${shq(path)}:"$PATH"; `;
+      const run = `${env.join('')}${s.program} ${s.args.map(shq).join(' ')}`;
+      return `(${prefix}${run}) <in${i} >out${i} 2>err${i}; echo $? >rc${i}`;
+    });
+    const state = listings.map((a) => `echo '$ ipvsadm ${a}'; ipvsadm ${a} 2>&1; echo "(exit $?)";`);
+    const script = [`cd ${shq(dir)} || exit 99`, ...lines, `{ ${state.join('; ')} :; } >state`].join('\n');
+    const r = spawnSync('/bin/sh', ['-c', script], { encoding: 'utf8', env: baseEnv({}) });
+    if (r.error) throw r.error;
+    if (r.status !== 0) throw new Error(`harness shell exited ${r.status}: ${r.stderr}`);
+    const read = (name: string): string => readFileSync(join(dir, name), 'utf8');
+    return {
+      steps: steps.map((s, i) => ({
+        step: show(s),
+        stdout: read(`out${i}`),
+        stderr: read(`err${i}`),
+        status: Number(read(`rc${i}`).trim()),
+      })),
+      state: read('state'),
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 async function* chunks(text: string): AsyncGenerator<Buffer> {
@@ -90,21 +131,6 @@ async function inProcessStep(s: Step): Promise<StepResult> {
   else if (s.program === 'ipvsadm-save') status = await saveScript(s.args, { ...io, scriptName: 'ipvsadm-save' });
   else status = await restoreScript(s.args, io);
   return { step: show(s), stdout, stderr, status };
-}
-
-function show(s: Step): string {
-  const env = Object.entries(s.env).map(([k, v]) => `${k}=${v} `);
-  return `${env.join('')}${s.program} ${s.args.map((a) => JSON.stringify(a)).join(' ')}${s.stdin === undefined ? '' : ` <<< ${JSON.stringify(s.stdin)}`}`;
-}
-
-/** The reference's view of the result; one shell for the three listings (each C run is cheap, each spawn from node is not). */
-function referenceState(): string {
-  const script = ['-S -n', '-L -n --timeout', '-L --daemon']
-    .map((args) => `echo '$ ipvsadm ${args}'; ipvsadm ${args} 2>&1; echo "(exit $?)"`)
-    .join('; ');
-  const r = spawnSync('/bin/sh', ['-c', script], { encoding: 'utf8', maxBuffer: 1 << 28 });
-  if (r.error) throw r.error;
-  return r.stdout;
 }
 
 let ipvs: Ipvs;
@@ -134,15 +160,34 @@ after(async () => {
 
 async function runSide(c: Case, ours: boolean): Promise<Outcome> {
   await reset(ipvs);
+  const listings = stateListings(c);
+  if (!ours) return runAsProcesses(c.steps, listings);
   const steps: StepResult[] = [];
   for (const s of c.steps) {
-    if (!ours) steps.push(spawnStep(s));
-    else steps.push(c.spawn ? spawnStep(s, ourBin) : await inProcessStep(s));
+    if (s.spawn) steps.push(...runAsProcesses([s], [], ourBin).steps);
+    else steps.push(await inProcessStep(s));
   }
-  return { steps, state: referenceState() };
+  return { steps, state: runAsProcesses([], listings).state };
 }
 
-const files = [...new Set(CASES.map((c) => c.where.split(':')[0]!))];
+const step = (...args: string[]): Step => ({ spawn: false, env: {}, program: 'ipvsadm', args });
+
+test('the harness tells a different program apart (ours given -L where the reference got -L -n)', async () => {
+  const reference = await runSide(
+    { where: 'self-check', text: '', spawn: false, steps: [step('-A', '-t', 'web1:80'), step('-L', '-n')] },
+    false,
+  );
+  const ours = await runSide(
+    { where: 'self-check', text: '', spawn: false, steps: [step('-A', '-t', 'web1:80'), step('-L')] },
+    true,
+  );
+  assert.match(reference.state, /-A -t 192\.168\.10\.1:80 -s wlc/);
+  assert.equal(ours.state, reference.state);
+  assert.notEqual(ours.steps[1]?.stdout, reference.steps[1]?.stdout);
+  assert.match(ours.steps[1]?.stdout ?? '', /web1\.lvs\.test:http/);
+});
+
+const files = [...new Set(CASES.map((c) => c.where.split(':')[0] as string))];
 for (const file of files) {
   describe(`differential ${file}`, () => {
     for (const c of CASES.filter((x) => x.where.startsWith(`${file}:`))) {

@@ -8,8 +8,8 @@ describe('differential case lines', () => {
   test('steps split on a lone semicolon, words as the shell splits them', () => {
     const c = parseCaseLine(`ipvsadm -A -t 10.0.0.1:80 -s 'w rr' ; ipvsadm "-L" -n\\ x ''`, at);
     expect(c?.steps).toEqual([
-      { env: {}, program: 'ipvsadm', args: ['-A', '-t', '10.0.0.1:80', '-s', 'w rr'] },
-      { env: {}, program: 'ipvsadm', args: ['-L', '-n x', ''] },
+      { spawn: false, env: {}, program: 'ipvsadm', args: ['-A', '-t', '10.0.0.1:80', '-s', 'w rr'] },
+      { spawn: false, env: {}, program: 'ipvsadm', args: ['-L', '-n x', ''] },
     ]);
   });
 
@@ -24,7 +24,13 @@ describe('differential case lines', () => {
 
   test('environment words, the process marker, comments and blank lines', () => {
     const c = parseCaseLine(`! POSIXLY_CORRECT=1 ipvsadm -L`, at);
-    expect(c).toMatchObject({ spawn: true, steps: [{ env: { POSIXLY_CORRECT: '1' }, args: ['-L'] }] });
+    expect(c).toMatchObject({ spawn: true, steps: [{ spawn: true, env: { POSIXLY_CORRECT: '1' }, args: ['-L'] }] });
+    const one = parseCaseLine(`ipvsadm -A -t a:80 ; ! ipvsadm -L ; ipvsadm '!'`, at);
+    expect(one?.steps.map((s) => [s.spawn, s.args[0]])).toEqual([
+      [false, '-A'],
+      [true, '-L'],
+      [false, '!'],
+    ]);
     expect(parseCaseLine('  # note', at)).toBeNull();
     expect(parseCaseLine('   ', at)).toBeNull();
   });

@@ -11,6 +11,8 @@ export type Program = (typeof PROGRAMS)[number];
 
 /** One program run of a case. */
 export interface Step {
+  /** Run our side of this step as a real process (bin/…) rather than through `main()` in this process. */
+  spawn: boolean;
   env: Record<string, string>;
   program: Program;
   args: string[];
@@ -24,7 +26,7 @@ export interface Case {
   where: string;
   /** The line as written (without the `!` marker). */
   text: string;
-  /** Run our side as real processes (bin/…) rather than through `main()` in this process. */
+  /** Some step runs as a real process. */
   spawn: boolean;
   steps: Step[];
 }
@@ -81,7 +83,7 @@ function words(line: string): Word[] {
         i++;
       }
     }
-    out.push({ text, operator: !quoted && (text === ';' || text === '<<<') });
+    out.push({ text, operator: !quoted && (text === ';' || text === '<<<' || text === '!') });
   }
   return out;
 }
@@ -91,9 +93,12 @@ function hereString(raw: string): string {
   return raw.replace(/\\(n|t|\\)/g, (_m, c: string) => (c === 'n' ? '\n' : c === 't' ? '\t' : '\\')) + '\n';
 }
 
-function step(ws: Word[]): Step {
+function step(ws: Word[], spawnAll: boolean): Step {
   const env: Record<string, string> = {};
   let i = 0;
+  const marked = ws[0]?.operator === true && ws[0].text === '!';
+  if (marked) i++;
+  const spawn = spawnAll || marked;
   for (; i < ws.length; i++) {
     const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(ws[i]!.text);
     if (m === null || ws[i]!.operator) break;
@@ -117,25 +122,28 @@ function step(ws: Word[]): Step {
     }
     args.push(w.text);
   }
-  return stdin === undefined ? { env, program: program as Program, args } : { env, program: program as Program, args, stdin };
+  const done: Step = { spawn, env, program: program as Program, args };
+  if (stdin !== undefined) done.stdin = stdin;
+  return done;
 }
 
 /** Parses one line; null for blank lines and comments. */
 export function parseCaseLine(line: string, where: string): Case | null {
   const trimmed = line.trim();
   if (trimmed === '' || trimmed.startsWith('#')) return null;
-  const spawn = trimmed.startsWith('!');
-  const text = spawn ? trimmed.slice(1).trim() : trimmed;
+  // A `!` before the whole line runs every step as a process; after a `;`, that step only.
+  const all = /^!\s/.test(trimmed);
+  const text = all ? trimmed.slice(1).trim() : trimmed;
   const steps: Step[] = [];
   let current: Word[] = [];
   for (const w of words(text)) {
     if (w.operator && w.text === ';') {
-      steps.push(step(current));
+      steps.push(step(current, all));
       current = [];
     } else current.push(w);
   }
-  steps.push(step(current));
-  return { where, text, spawn, steps };
+  steps.push(step(current, all));
+  return { where, text, spawn: steps.some((s) => s.spawn), steps };
 }
 
 /** Every case of every `*.cases` file in `dir`, in file-name then line order. */

@@ -328,6 +328,7 @@ export class FakeIpvs implements IpvsLike {
   /** The kernel runs a pipelined batch in order, each change as its own request. */
   async apply(changes: Iterable<IpvsChange>, onResult: (index: number, result: OpResult) => void): Promise<number> {
     let index = 0;
+    const batch = this.batches.length;
     this.batches.push(0);
     for (const c of changes) {
       let result: OpResult;
@@ -338,7 +339,7 @@ export class FakeIpvs implements IpvsLike {
         result = e;
       }
       onResult(index++, result);
-      this.batches[this.batches.length - 1]++;
+      this.batches[batch] = index;
     }
     return index;
   }
