@@ -89,7 +89,7 @@ function runAsProcesses(steps: Step[], listings: string[], path?: string): Outco
       return `(${prefix}${run}) <in${i} >out${i} 2>err${i}; echo $? >rc${i}`;
     });
     const state = listings.map((a) => `echo '$ ipvsadm ${a}'; ipvsadm ${a} 2>&1; echo "(exit $?)";`);
-    const script = [`cd ${shq(dir)} || exit 99`, ...lines, `{ ${state.join('; ')} :; } >state`].join('\n');
+    const script = [`cd ${shq(dir)} || exit 99`, ...lines, `{ ${state.join(' ')} :; } >state`].join('\n');
     const r = spawnSync('/bin/sh', ['-c', script], { encoding: 'utf8', env: baseEnv({}) });
     if (r.error) throw r.error;
     if (r.status !== 0) throw new Error(`harness shell exited ${r.status}: ${r.stderr}`);

@@ -47,8 +47,11 @@ const HOST_PACKAGES = [
   ['binutils', '/usr/bin/strip'],
 ];
 
-// Debian packages unpacked into the guest userland (reference ipvsadm + libs).
-const USERLAND_DEBS = ['ipvsadm', 'libnl-3-200', 'libnl-genl-3-200', 'libpopt0'];
+// Debian packages unpacked into the guest userland: the reference ipvsadm and its libraries,
+// then keepalived (the traffic scenarios run it) and the libraries it needs that a host need not
+// have (libsnmp40 pulls in libpci, libwrap, libsensors and libperl).
+const USERLAND_DEBS = ['ipvsadm', 'libnl-3-200', 'libnl-genl-3-200', 'libpopt0',
+  'keepalived', 'libnftnl11', 'libsnmp40', 'libpci3', 'libwrap0', 'libsensors5', 'libperl5.36'];
 
 // Kernel modules loaded at boot (plus everything they depend on).
 // "ipvs/*" = every module in net/netfilter/ipvs (all schedulers, ftp, pe_sip).
@@ -139,7 +142,8 @@ export function resolvePackages({ fresh = false } = {}) {
   if (!fresh) {
     try {
       const c = JSON.parse(fs.readFileSync(cacheFile, 'utf8'));
-      if (c.stamp === stamp && c.format === 1) return c.resolved;
+      // a package added to USERLAND_DEBS since the cache was written needs resolving too
+      if (c.stamp === stamp && c.format === 1 && USERLAND_DEBS.every((p) => c.resolved.userland[p])) return c.resolved;
     } catch { /* resolve */ }
   }
   const metas = Object.values(KERNELS).map((k) => k.meta);
@@ -571,6 +575,9 @@ function buildBed(kernel, inputs, key) {
   const ipvsRoot = uroots[0];
   addElf(c, 'sbin/ipvsadm', path.join(ipvsRoot, 'sbin', 'ipvsadm'), { ldPath, rootMap });
   for (const s of ['ipvsadm-save', 'ipvsadm-restore']) c.copy(`sbin/${s}`, path.join(ipvsRoot, 'sbin', s));
+  // keepalived, managing IPVS beside our ipvsadm in the keepalived scenario
+  const kaRoot = uroots[USERLAND_DEBS.indexOf('keepalived')];
+  addElf(c, 'usr/sbin/keepalived', path.join(kaRoot, 'usr', 'sbin', 'keepalived'), { ldPath, rootMap });
   // node (strip --strip-unneeded: same code, 12 MB smaller) and the addon's libraries
   addElf(c, 'usr/bin/node', '/usr/bin/node', { strip: true });
   for (const a of nodeAddons()) {
