@@ -58,6 +58,7 @@ export type IpvsLike = Pick<
   | 'services'
   | 'getService'
   | 'destinations'
+  | 'destinationsOfEach'
   | 'addService'
   | 'editService'
   | 'deleteService'
@@ -270,16 +271,15 @@ class Session {
     const done: ServiceWithDestinations[] = [];
     let failure: unknown;
     let failed = false;
-    for (const s of ordered) {
-      this.context = 'get-dests';
-      try {
-        const dests = await this.kernel.destinations(s.key);
-        done.push({ ...s, destinations: format.sort ? sortDestinations(dests) : dests });
-      } catch (e) {
-        failure = e;
-        failed = true;
-        break;
-      }
+    this.context = 'get-dests';
+    try {
+      await this.kernel.destinationsOfEach(
+        ordered.map((s) => s.key),
+        (i, dests) => done.push({ ...(ordered[i] as ServiceEntry), destinations: format.sort ? sortDestinations(dests) : dests }),
+      );
+    } catch (e) {
+      failure = e;
+      failed = true;
     }
     // Already in display order: the view must not sort again (the comparator is not transitive).
     const unsorted = { ...format, sort: false };

@@ -36,6 +36,8 @@ export interface HandleOptions {
   transport?: Transport;
   /** Receives one line per message sent and received; defaults to stderr when IPVS_DEBUG is set. */
   trace?: (line: string) => void;
+  /** The family id another handle already resolved: this one then skips GETFAMILY. */
+  familyId?: number;
 }
 
 /** Outcome of one operation of a pipeline: undefined for success, or the kernel's refusal. */
@@ -90,7 +92,8 @@ export class GenlHandle {
     const transport = options.transport ?? openNetlinkTransport();
     const trace =
       options.trace ?? (process.env.IPVS_DEBUG ? (line: string) => process.stderr.write(`ipvs: ${line}\n`) : undefined);
-    const handle = new GenlHandle(transport, trace, 0);
+    const handle = new GenlHandle(transport, trace, options.familyId ?? 0);
+    if (options.familyId !== undefined) return handle;
     try {
       const replies: Uint8Array[] = [];
       await handle.exchange('GETFAMILY', (seq) => encodeGetFamily(seq, familyName), false, (a) => replies.push(a));

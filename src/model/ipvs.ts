@@ -23,6 +23,9 @@ import {
   type Timeouts,
 } from '../wire/index.js';
 
+/** Sockets dumping real servers at once for a whole-table listing. */
+const DUMP_SOCKETS = 4;
+
 /** A service and its real servers, as one `ipvsadm -L` block shows them. */
 export interface ServiceWithDestinations extends ServiceEntry {
   destinations: DestinationEntry[];
@@ -33,11 +36,17 @@ export interface ServiceWithDestinations extends ServiceEntry {
  * names the ipvsadm command it equals. Errors are NetlinkError with errno and operation.
  */
 export class Ipvs {
-  private constructor(private readonly handle: GenlHandle) {}
+  /** Sockets beside the first one for overlapped dumps, opened on first use. */
+  private readonly dumpers: GenlHandle[] = [];
+
+  private constructor(
+    private readonly handle: GenlHandle,
+    private readonly options: HandleOptions,
+  ) {}
 
   /** Opens a netlink socket and resolves the IPVS family (what every ipvsadm run does first). */
   static async open(options: HandleOptions = {}): Promise<Ipvs> {
-    return new Ipvs(await GenlHandle.open(options));
+    return new Ipvs(await GenlHandle.open(options), options);
   }
 
   /** The generic-netlink id the kernel gave the IPVS family. */
@@ -65,12 +74,59 @@ export class Ipvs {
     return this.dump(ipvsRequest.getDests(service), (attrs) => decodeDestination(attrs, service.family));
   }
 
+  /**
+   * The real servers of many services, as `ipvsadm -L -n` and `-S -n` fetch them for a whole
+   * table, but overlapped: up to DUMP_SOCKETS dumps at once, each on its own socket (the kernel
+   * runs one dump per socket). `onEach` gets every list in input order. At the first failure
+   * the lists before it are still delivered, then the failure is thrown.
+   */
+  async destinationsOfEach(
+    services: readonly ServiceKey[],
+    onEach: (index: number, destinations: DestinationEntry[]) => void,
+  ): Promise<void> {
+    const handles = await this.dumpHandles(services.length);
+    const done = new Map<number, DestinationEntry[]>();
+    let next = 0;
+    let delivered = 0;
+    let failedAt = services.length;
+    let failure: unknown;
+    const worker = async (handle: GenlHandle): Promise<void> => {
+      for (let i = next++; i < failedAt; i = next++) {
+        const key = services[i] as ServiceKey;
+        try {
+          done.set(i, await this.dump(ipvsRequest.getDests(key), (a) => decodeDestination(a, key.family), handle));
+        } catch (e) {
+          if (i < failedAt) [failedAt, failure] = [i, e];
+          return;
+        }
+        for (let d = done.get(delivered); d !== undefined && delivered < failedAt; d = done.get(delivered)) {
+          done.delete(delivered);
+          onEach(delivered++, d);
+        }
+      }
+    };
+    await Promise.all(handles.map(worker));
+    if (failedAt < services.length) throw failure;
+  }
+
   /** The whole table, services with their real servers: `ipvsadm -L -n`. */
   async list(): Promise<ServiceWithDestinations[]> {
     const services = await this.services();
     const out: ServiceWithDestinations[] = [];
-    for (const s of services) out.push({ ...s, destinations: await this.destinations(s.key) });
+    await this.destinationsOfEach(
+      services.map((s) => s.key),
+      (i, destinations) => out.push({ ...(services[i] as ServiceEntry), destinations }),
+    );
     return out;
+  }
+
+  /** This handle plus up to DUMP_SOCKETS-1 more for `work` dumps; only one with an injected transport. */
+  private async dumpHandles(work: number): Promise<GenlHandle[]> {
+    const wanted = this.options.transport ? 1 : Math.min(DUMP_SOCKETS, Math.max(1, work));
+    while (this.dumpers.length + 1 < wanted) {
+      this.dumpers.push(await GenlHandle.open({ ...this.options, familyId: this.handle.familyId }));
+    }
+    return [this.handle, ...this.dumpers.slice(0, wanted - 1)];
   }
 
   /** `ipvsadm -A`: adds a virtual service (EEXIST when it exists). */
@@ -167,9 +223,10 @@ export class Ipvs {
     return this.handle.pipeline(requestsOf(changes), onResult);
   }
 
-  /** Closes the socket. */
+  /** Closes the sockets. */
   close(): void {
     this.handle.close();
+    for (const h of this.dumpers.splice(0)) h.close();
   }
 
   /** A request answered by one data message, decoded; a malformed answer is EBADMSG like a dump's. */
@@ -185,9 +242,9 @@ export class Ipvs {
     }
   }
 
-  private async dump<T>(req: IpvsRequest, decode: (attrs: Uint8Array) => T): Promise<T[]> {
+  private async dump<T>(req: IpvsRequest, decode: (attrs: Uint8Array) => T, handle = this.handle): Promise<T[]> {
     let out: T[] = [];
-    await this.handle.requestEach(req, (attrs) => out.push(decode(attrs)), () => (out = []));
+    await handle.requestEach(req, (attrs) => out.push(decode(attrs)), () => (out = []));
     return out;
   }
 }

@@ -9,6 +9,7 @@ import {
   ipvsRequest,
   serviceConfig,
   type Ipvs,
+  type IpvsChange,
   type ServiceKey,
 } from '../../src/index.js';
 import { openClean, ref, refOk, refSave, reset, sorted } from './helpers.js';
@@ -259,5 +260,46 @@ describe('pipelined bulk work', () => {
     seen.forEach((code, i) => assert.equal(code, expectFail.has(i) ? 'EEXIST' : undefined, `result ${i}`));
     assert.equal(refSave().length, 600 - expectFail.size);
     assert.equal(ref(['-L', '-n']).status, 0);
+  });
+});
+
+describe('overlapped real-server dumps', () => {
+  test('destinationsOfEach equals one dump per service, in order, over several sockets', async () => {
+    const changes: IpvsChange[] = [];
+    const keys: ServiceKey[] = [];
+    for (let i = 0; i < 60; i++) {
+      const key = tcp(`10.7.0.${i + 1}`, 80);
+      keys.push(key);
+      changes.push({ op: 'add-service', service: key, config: serviceConfig(AF_INET) });
+      for (let j = 0; j < i % 7; j++) {
+        const dest = { family: AF_INET, address: `172.20.${i}.${j + 1}`, port: 8080 } as const;
+        changes.push({ op: 'add-dest', service: key, dest, config: destinationConfig({ weight: j + 1 }) });
+      }
+    }
+    await ipvs.apply(changes, (i, r) => assert.equal(r, undefined, `change ${i}`));
+    const seen: number[] = [];
+    const lists: string[][] = [];
+    await ipvs.destinationsOfEach(keys, (i, dests) => {
+      seen.push(i);
+      lists.push(dests.map((d) => `${d.key.address}:${d.key.port} w${d.config.weight}`));
+    });
+    assert.deepEqual(seen, keys.map((_k, i) => i));
+    for (const [i, key] of keys.entries()) {
+      const one = (await ipvs.destinations(key)).map((d) => `${d.key.address}:${d.key.port} w${d.config.weight}`);
+      assert.deepEqual(lists[i], one);
+      assert.equal(one.length, i % 7);
+    }
+  });
+
+  test('a service gone between the service dump and its real servers lists none, as the kernel answers', async () => {
+    const keys = [tcp('10.7.1.1', 80), tcp('10.7.1.2', 80), tcp('10.7.1.3', 80)];
+    for (const k of keys) {
+      await ipvs.addService(k, serviceConfig(AF_INET));
+      await ipvs.addDestination(k, { family: AF_INET, address: '172.21.0.1', port: 80 }, destinationConfig());
+    }
+    await ipvs.deleteService(keys[1] as ServiceKey);
+    const counts: number[] = [];
+    await ipvs.destinationsOfEach(keys, (_i, d) => counts.push(d.length));
+    assert.deepEqual(counts, [1, 0, 1]);
   });
 });

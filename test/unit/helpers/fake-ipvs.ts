@@ -325,6 +325,11 @@ export class FakeIpvs implements IpvsLike {
     this.daemonSlots.splice(i, 1);
   }
 
+  /** One dump after another, in order; the first failure ends it. */
+  async destinationsOfEach(services: readonly ServiceKey[], onEach: (index: number, d: DestinationEntry[]) => void): Promise<void> {
+    for (const [i, key] of services.entries()) onEach(i, await this.destinations(key));
+  }
+
   /** The kernel runs a pipelined batch in order, each change as its own request. */
   async apply(changes: Iterable<IpvsChange>, onResult: (index: number, result: OpResult) => void): Promise<number> {
     let index = 0;
