@@ -22,17 +22,6 @@ const lab = new Lab('dr', ['cli', 'dir', 'rs1', 'rs2']);
 let cli: Agent;
 let dir: Agent;
 
-/** Shell lines: what a DR real server needs besides its address. */
-function realServer(role: string): string {
-  const ns = lab.ns(role);
-  return [
-    `ip -n ${ns} addr add ${VIP}/32 dev lo`,
-    lab.sysctl(role, 'net.ipv4.conf.lo.arp_ignore', 1),
-    lab.sysctl(role, 'net.ipv4.conf.lo.arp_announce', 2),
-    lab.sysctl(role, 'net.ipv4.conf.all.arp_ignore', 1),
-    lab.sysctl(role, 'net.ipv4.conf.all.arp_announce', 2),
-  ].join('\n');
-}
 
 before(async () => {
   lab.create();
@@ -41,10 +30,8 @@ before(async () => {
       lab.bridge('lan'),
       lab.plug('cli', 'eth0', 'lan', '192.168.2.10/24'),
       lab.plug('dir', 'eth0', 'lan', '192.168.2.2/24', `${VIP}/32`),
-      lab.plug('rs1', 'eth0', 'lan', '192.168.2.153/24'),
-      realServer('rs1'),
-      lab.plug('rs2', 'eth0', 'lan', '192.168.2.154/24'),
-      realServer('rs2'),
+      lab.drRealServer('rs1', 'lan', '192.168.2.153/24', VIP),
+      lab.drRealServer('rs2', 'lan', '192.168.2.154/24', VIP),
     ].join('\n'),
   );
   const [c, d, rs1, rs2] = await lab.start('cli', 'dir', 'rs1', 'rs2');

@@ -53,16 +53,6 @@ let keepalived: Daemon;
 /** The real server the second test stopped (the tests build on each other, in order). */
 let stopped = -1;
 
-function realServer(role: string, addr: string): string {
-  return [
-    lab.plug(role, 'eth0', 'lan', `${addr}/24`),
-    `ip -n ${lab.ns(role)} addr add ${VIP}/32 dev lo`,
-    ...['lo', 'all'].flatMap((d) => [
-      lab.sysctl(role, `net.ipv4.conf.${d}.arp_ignore`, 1),
-      lab.sysctl(role, `net.ipv4.conf.${d}.arp_announce`, 2),
-    ]),
-  ].join('\n');
-}
 
 before(async () => {
   lab.create();
@@ -71,8 +61,8 @@ before(async () => {
       lab.bridge('lan'),
       lab.plug('cli', 'eth0', 'lan', '192.168.4.10/24'),
       lab.plug('dir', 'eth0', 'lan', '192.168.4.2/24', `${VIP}/32`),
-      realServer('rs1', '192.168.4.153'),
-      realServer('rs2', '192.168.4.154'),
+      lab.drRealServer('rs1', 'lan', '192.168.4.153/24', VIP),
+      lab.drRealServer('rs2', 'lan', '192.168.4.154/24', VIP),
     ].join('\n'),
   );
   const [c, d, rs1, rs2] = await lab.start('cli', 'dir', 'rs1', 'rs2');

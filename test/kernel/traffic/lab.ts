@@ -222,6 +222,22 @@ export class Lab {
     return `ip netns exec ${this.ns(role)} sysctl -qw ${key}=${value}`;
   }
 
+  /**
+   * Shell lines: a DR real server on the director's segment: its address on eth0 cabled to
+   * `bridge`, the VIP on `lo`, and arp_ignore=1 / arp_announce=2 so that it never answers ARP
+   * for the VIP (the director does).
+   */
+  drRealServer(role: string, bridge: string, addr: string, vip: string): string {
+    return [
+      this.plug(role, 'eth0', bridge, addr),
+      `ip -n ${this.ns(role)} addr add ${vip}/32 dev lo`,
+      ...['lo', 'all'].flatMap((d) => [
+        this.sysctl(role, `net.ipv4.conf.${d}.arp_ignore`, 1),
+        this.sysctl(role, `net.ipv4.conf.${d}.arp_announce`, 2),
+      ]),
+    ].join('\n');
+  }
+
   /** Starts an agent in each of `roles` (in parallel: each costs a node start-up). */
   async start(...roles: string[]): Promise<Agent[]> {
     const started = roles.map((role) => {

@@ -28,16 +28,6 @@ let backup: Agent;
 /** The kept-alive connection opened through the master, and its first reply. */
 let held: Reply;
 
-function realServer(role: string, addr: string): string {
-  return [
-    lab.plug(role, 'eth0', 'lan', `${addr}/24`),
-    `ip -n ${lab.ns(role)} addr add ${VIP}/32 dev lo`,
-    ...['lo', 'all'].flatMap((d) => [
-      lab.sysctl(role, `net.ipv4.conf.${d}.arp_ignore`, 1),
-      lab.sysctl(role, `net.ipv4.conf.${d}.arp_announce`, 2),
-    ]),
-  ].join('\n');
-}
 
 before(async () => {
   lab.create();
@@ -47,8 +37,8 @@ before(async () => {
       lab.plug('cli', 'eth0', 'lan', '192.168.5.10/24'),
       lab.plug('dir1', 'eth0', 'lan', '192.168.5.2/24', `${VIP}/32`),
       lab.plug('dir2', 'eth0', 'lan', '192.168.5.3/24'),
-      realServer('rs1', '192.168.5.153'),
-      realServer('rs2', '192.168.5.154'),
+      lab.drRealServer('rs1', 'lan', '192.168.5.153/24', VIP),
+      lab.drRealServer('rs2', 'lan', '192.168.5.154/24', VIP),
     ].join('\n'),
   );
   const [c, d1, d2, rs1, rs2] = await lab.start('cli', 'dir1', 'dir2', 'rs1', 'rs2');
