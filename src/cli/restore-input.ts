@@ -38,11 +38,6 @@ export async function* inputLineGroups(stdin: AsyncIterable<string | Uint8Array>
   if (parts.length > 0) yield [Buffer.concat(parts)];
 }
 
-/** The lines of a byte stream, without their LF, yielded as soon as each is complete. */
-export async function* inputLines(stdin: AsyncIterable<string | Uint8Array>): AsyncGenerator<Buffer> {
-  for await (const group of inputLineGroups(stdin)) yield* group;
-}
-
 /** The argv of one restore line (possibly empty: the line is then skipped). */
 export function restoreTokens(line: Uint8Array): string[] {
   const bytes = toBuffer(line);

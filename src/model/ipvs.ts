@@ -131,12 +131,12 @@ export class Ipvs {
 
   /** `ipvsadm -A`: adds a virtual service (EEXIST when it exists). */
   async addService(key: ServiceKey, config: ServiceConfig): Promise<void> {
-    await this.handle.request(ipvsRequest.newService(key, config));
+    await this.change({ op: 'add-service', service: key, config });
   }
 
   /** `ipvsadm -E`: replaces a service's whole configuration (ESRCH when missing). */
   async editService(key: ServiceKey, config: ServiceConfig): Promise<void> {
-    await this.handle.request(ipvsRequest.setService(key, config));
+    await this.change({ op: 'edit-service', service: key, config });
   }
 
   /**
@@ -144,7 +144,7 @@ export class Ipvs {
    * service nest (the kernel reads only the identity); ipvsadm's by default.
    */
   async deleteService(key: ServiceKey, template?: ServiceConfig): Promise<void> {
-    await this.handle.request(ipvsRequest.delService(key, template));
+    await this.change({ op: 'delete-service', service: key, template });
   }
 
   /** `ipvsadm -a`: adds a real server to a service (`template`: the service nest's rest, see deleteService). */
@@ -154,7 +154,7 @@ export class Ipvs {
     config: DestinationConfig,
     template?: ServiceConfig,
   ): Promise<void> {
-    await this.handle.request(ipvsRequest.newDest(service, key, config, template));
+    await this.change({ op: 'add-dest', service, dest: key, config, template });
   }
 
   /** `ipvsadm -e`: replaces a real server's whole configuration. */
@@ -164,7 +164,7 @@ export class Ipvs {
     config: DestinationConfig,
     template?: ServiceConfig,
   ): Promise<void> {
-    await this.handle.request(ipvsRequest.setDest(service, key, config, template));
+    await this.change({ op: 'edit-dest', service, dest: key, config, template });
   }
 
   /**
@@ -177,17 +177,17 @@ export class Ipvs {
     config?: DestinationConfig,
     template?: ServiceConfig,
   ): Promise<void> {
-    await this.handle.request(ipvsRequest.delDest(service, key, config, template));
+    await this.change({ op: 'delete-dest', service, dest: key, config, template });
   }
 
   /** `ipvsadm -C`: removes every service of the namespace. */
   async flush(): Promise<void> {
-    await this.handle.request(ipvsRequest.flush());
+    await this.change({ op: 'flush' });
   }
 
   /** `ipvsadm -Z [service]`: zeroes the counters of one service, or of everything. */
   async zero(service?: ServiceKey, template?: ServiceConfig): Promise<void> {
-    await this.handle.request(ipvsRequest.zero(service, template));
+    await this.change({ op: 'zero', service, template });
   }
 
   /** `ipvsadm -L --timeout`: the tcp, tcpfin and udp timeouts in seconds. */
@@ -197,7 +197,7 @@ export class Ipvs {
 
   /** `ipvsadm --set tcp tcpfin udp`: sets timeouts; 0 keeps a value. */
   async setTimeouts(timeouts: Timeouts): Promise<void> {
-    await this.handle.request(ipvsRequest.setConfig(timeouts));
+    await this.change({ op: 'set-timeouts', timeouts });
   }
 
   /** `ipvsadm -L --daemon`: the running sync daemons (master first). */
@@ -207,16 +207,16 @@ export class Ipvs {
 
   /** `ipvsadm --start-daemon master|backup`: starts a connection-sync daemon. */
   async startDaemon(daemon: SyncDaemon): Promise<void> {
-    await this.handle.request(ipvsRequest.newDaemon(daemon));
+    await this.change({ op: 'start-daemon', daemon });
   }
 
   /** `ipvsadm --stop-daemon master|backup`: stops a connection-sync daemon. */
   async stopDaemon(state: number, syncId = 0): Promise<void> {
-    await this.handle.request(ipvsRequest.delDaemon(state, syncId));
+    await this.change({ op: 'stop-daemon', state, syncId });
   }
 
   /**
-   * Bulk form of the modifying methods, the engine of `ipvsadm -R`: runs `requests` in order,
+   * Bulk form of the modifying methods, the engine of `ipvsadm -R`: runs `changes` in order,
    * pipelined, and reports each one's outcome to `onResult` exactly once, in order.
    */
   async apply(changes: Iterable<IpvsChange>, onResult: (index: number, result: OpResult) => void): Promise<number> {
@@ -227,6 +227,11 @@ export class Ipvs {
   close(): void {
     this.handle.close();
     for (const h of this.dumpers.splice(0)) h.close();
+  }
+
+  /** One modification, sent on its own and acknowledged. */
+  private async change(c: IpvsChange): Promise<void> {
+    await this.handle.request(changeRequest(c));
   }
 
   /** A request answered by one data message, decoded; a malformed answer is EBADMSG like a dump's. */

@@ -18,7 +18,7 @@ import { describe, expect, it } from 'vitest';
 import { main, type IpvsLike } from '../../src/cli/main.js';
 import { ERRNO, ipvsErrorText, strerror } from '../../src/cli/errors.js';
 import { SystemResolver, parseHosts, parseServices, type NameFallback } from '../../src/cli/resolver.js';
-import { RESTORE_TOKEN_MAX, inputLines, restoreTokens } from '../../src/cli/restore-input.js';
+import { RESTORE_TOKEN_MAX, inputLineGroups, restoreTokens } from '../../src/cli/restore-input.js';
 import { restoreScript, restoreScriptInput } from '../../src/cli/restore-script.js';
 import { saveScript } from '../../src/cli/save-script.js';
 import { helpText } from '../../src/cli/format-text.js';
@@ -535,7 +535,7 @@ describe('restore input', () => {
       for (const b of Buffer.from('a b\r\n\nc\nd')) yield Uint8Array.of(b);
     }
     const lines: string[] = [];
-    for await (const l of inputLines(bytes())) lines.push(l.toString());
+    for await (const group of inputLineGroups(bytes())) for (const l of group) lines.push(l.toString());
     expect(lines).toEqual(['a b\r', '', 'c', 'd']);
   });
 });

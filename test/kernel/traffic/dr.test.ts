@@ -22,7 +22,6 @@ const lab = new Lab('dr', ['cli', 'dir', 'rs1', 'rs2']);
 let cli: Agent;
 let dir: Agent;
 
-
 before(async () => {
   lab.create();
   sh(

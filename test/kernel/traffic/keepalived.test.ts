@@ -53,7 +53,6 @@ let keepalived: Daemon;
 /** The real server the second test stopped (the tests build on each other, in order). */
 let stopped = -1;
 
-
 before(async () => {
   lab.create();
   sh(

@@ -28,7 +28,6 @@ let backup: Agent;
 /** The kept-alive connection opened through the master, and its first reply. */
 let held: Reply;
 
-
 before(async () => {
   lab.create();
   sh(
