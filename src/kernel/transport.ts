@@ -1,7 +1,8 @@
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { NETLINK_GENERIC } from '../wire/index.js';
 
-/** What the handle needs from a datagram socket; the real one is netlink's RawNetlinkSocket. */
+/** What the handle needs from a datagram socket; the real one is the `netlink` package's addon. */
 export interface Transport {
   /** Sends the buffers as one datagram (one sendmsg), so the kernel runs them in order. */
   send(parts: Uint8Array[], done: (error?: Error) => void): void;
@@ -12,48 +13,80 @@ export interface Transport {
   close(): void;
 }
 
-interface RawSocket {
-  send(msg: Uint8Array[], options: undefined, callback: (error?: Error) => void): void;
-  on(event: 'message' | 'truncatedMessage', listener: (msg: Buffer) => void): void;
-  on(event: 'error', listener: (error: Error) => void): void;
+/** The `netlink` package's native socket (src/binding.cc), used without its JavaScript layers. */
+interface NativeNetlink {
+  bind(port: number, groups: number): void;
+  send(port: number, groups: number, data: Buffer[], done: (error?: Error) => void): void;
   setRecvBufferSize(size: number): void;
   ref(): void;
   unref(): void;
   close(): void;
 }
 
-type RawSocketClass = new (
+type NativeNetlinkClass = new (
   protocol: number,
-  options: { messagePeeking: boolean; msgBufferSize: number; recvBufferSize?: number; sendBufferSize?: number },
-) => RawSocket;
+  msgBufferSize: number,
+  onMessage: (msg: Buffer, info: { truncated?: number }) => void,
+  onError: (error: Error) => void,
+) => NativeNetlink;
 
 /** The kernel sizes dump datagrams to our read buffer but never above 32 KiB (SKB_WITH_OVERHEAD). */
 const DATAGRAM_BUFFER = 32768;
 /** Asked for; the kernel caps it at net.core.rmem_max (doubled). */
 const RECV_BUFFER = 4 * 1024 * 1024;
 
+let nativeClass: NativeNetlinkClass | undefined;
+
 /**
- * Opens a generic-netlink socket on the `netlink` package's raw layer. Only its raw module is
- * loaded: the package root evaluates rtnetlink and nl80211 too, which costs start-up time.
+ * Loads the addon itself. The package's raw.js goes through node-gyp-build and an EventEmitter
+ * per socket, which costs start-up time and a dispatch per datagram; the prebuild for this
+ * platform is loaded directly, node-gyp-build only finds a locally built one.
  */
-export function openNetlinkTransport(): Transport {
+function loadNative(): NativeNetlinkClass {
+  if (nativeClass) return nativeClass;
   const require = createRequire(import.meta.url);
-  const { RawNetlinkSocket } = require('netlink/dist/raw.js') as { RawNetlinkSocket: RawSocketClass };
-  const socket = new RawNetlinkSocket(NETLINK_GENERIC, { messagePeeking: false, msgBufferSize: DATAGRAM_BUFFER });
+  const root = dirname(require.resolve('netlink/package.json'));
+  let binding: { NativeNetlink: NativeNetlinkClass };
+  try {
+    binding = require(join(root, 'prebuilds', `${process.platform}-${process.arch}`, 'node.napi.node')) as typeof binding;
+  } catch {
+    binding = (require('node-gyp-build') as (dir: string) => typeof binding)(root);
+  }
+  nativeClass = binding.NativeNetlink;
+  return nativeClass;
+}
+
+/** Opens a generic-netlink socket; the kernel picks its port (bind to 0). */
+export function openNetlinkTransport(): Transport {
+  let datagramListener: (datagram: Uint8Array) => void = () => undefined;
+  let errorListener: (error: Error) => void = () => undefined;
+  const Native = loadNative();
+  const socket = new Native(
+    NETLINK_GENERIC,
+    DATAGRAM_BUFFER,
+    (msg, info) => {
+      if (info.truncated !== undefined) errorListener(new Error('netlink datagram truncated'));
+      else datagramListener(msg);
+    },
+    (e) => errorListener(e),
+  );
+  try {
+    socket.bind(0, 0);
+  } catch (e) {
+    socket.close();
+    throw e;
+  }
   try {
     socket.setRecvBufferSize(RECV_BUFFER);
   } catch {
     // A smaller buffer only lowers throughput: the handle's window keeps replies within it.
   }
-  let errorListener: (error: Error) => void = () => undefined;
-  socket.on('error', (e) => errorListener(e));
   return {
     send(parts, done) {
-      socket.send(parts.map(toBuffer), undefined, done);
+      socket.send(0, 0, parts.map(toBuffer), done);
     },
     onDatagram(listener) {
-      socket.on('message', (msg) => listener(msg));
-      socket.on('truncatedMessage', () => errorListener(new Error('netlink datagram truncated')));
+      datagramListener = listener;
     },
     onError(listener) {
       errorListener = listener;
