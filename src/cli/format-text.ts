@@ -196,8 +196,12 @@ function destinationLine(d: DestinationView, view: ListingView): string {
 
 /** `-L` / `-L <service>`: version line (full listing only), titles, services and real servers. */
 export function renderListing(view: ListingView): string {
-  let out = view.header ? renderHeader(view.header) : '';
-  out += renderTitle(view.mode);
+  return `${view.header ? renderHeader(view.header) : ''}${renderTitle(view.mode)}${renderServices(view)}`;
+}
+
+/** The service and real-server lines of `-L`, without version line and titles. */
+export function renderServices(view: ListingView): string {
+  let out = '';
   for (const s of view.services) {
     out += `${serviceLine(s, view)}\n`;
     for (const d of s.destinations) out += `${destinationLine(d, view)}\n`;

@@ -33,11 +33,14 @@ import {
   renderHeader,
   renderListing,
   renderSave,
+  renderServices,
+  renderTitle,
   renderTimeouts,
   versionText,
 } from './format-text.js';
 import { isUsageError, parseCommandLine } from './parse.js';
 import { isPreparable, SystemResolver } from './resolver.js';
+import { fastModification } from './restore-fast.js';
 import { inputLineGroups, restoreTokens } from './restore-input.js';
 import { modificationOf, type Modification } from './modifications.js';
 import { sortDestinations, sortServices } from './sort.js';
@@ -49,6 +52,7 @@ import {
   buildTimeoutsView,
   headerView,
   saveFormat,
+  type ListingView,
 } from './view.js';
 
 /** The part of the `Ipvs` library the command line uses (tests pass a fake). */
@@ -260,31 +264,41 @@ class Session {
    */
   private async listServices(format: ListFormat, how: 'list' | 'save'): Promise<Outcome> {
     if (how === 'list') this.output.out(renderHeader(headerView(this.info)));
+    // Counters are decoded only for the modes that print them.
+    const stats = how === 'list' && (format.mode === 'stats' || format.mode === 'rate');
     let services: ServiceEntry[];
     try {
       // The service dump sets no error context of its own.
-      services = await this.kernel.services();
+      services = await this.kernel.services({ stats });
     } catch (e) {
       return this.listFailed(e, true);
     }
     const ordered = format.sort ? sortServices(services) : services;
-    const done: ServiceWithDestinations[] = [];
+    if (how === 'list') this.output.out(renderTitle(format.mode));
+    // Already in display order: the view must not sort again (the comparator is not transitive).
+    const unsorted = { ...format, sort: false };
+    const render = (view: ListingView): string => (how === 'save' ? renderSave(view) : renderServices(view));
+    // Numeric blocks are printed as they arrive, so a big table never sits in memory as views;
+    // with names, everything waits for the resolver's answers.
+    const named: ServiceWithDestinations[] = [];
     let failure: unknown;
     let failed = false;
     this.context = 'get-dests';
     try {
       await this.kernel.destinationsOfEach(
         ordered.map((s) => s.key),
-        (i, dests) => done.push({ ...(ordered[i] as ServiceEntry), destinations: format.sort ? sortDestinations(dests) : dests }),
+        (i, dests) => {
+          const block = { ...(ordered[i] as ServiceEntry), destinations: format.sort ? sortDestinations(dests) : dests };
+          if (format.numeric) this.output.out(render(buildListingView([block], unsorted, this.resolver)));
+          else named.push(block);
+        },
+        { stats },
       );
     } catch (e) {
       failure = e;
       failed = true;
     }
-    // Already in display order: the view must not sort again (the comparator is not transitive).
-    const unsorted = { ...format, sort: false };
-    const view = await this.withNames(() => buildListingView(done, unsorted, this.resolver));
-    this.output.out(how === 'save' ? renderSave(view) : renderListing(view));
+    if (named.length > 0) this.output.out(render(await this.withNames(() => buildListingView(named, unsorted, this.resolver))));
     return failed ? this.listFailed(failure, true) : ok;
   }
 
@@ -367,6 +381,12 @@ class Session {
     const run = new RestoreRun(this.kernel, this.output);
     for await (const lines of inputLineGroups(this.io.stdin)) {
       for (const line of lines) {
+        const fast = fastModification(line);
+        if (fast) {
+          if (fast.context) this.context = fast.context;
+          if (run.add(fast.change, this.context)) await run.send();
+          continue;
+        }
         const argv = restoreTokens(line);
         if (argv.length === 0) continue;
         const parsed = await this.parse(argv);
@@ -383,7 +403,7 @@ class Session {
         const change = modificationOf(parsed);
         if (change) {
           if (change.context) this.context = change.context;
-          await run.queue(change.change, this.context);
+          if (run.add(change.change, this.context)) await run.send();
           continue;
         }
         await run.drain();
@@ -429,10 +449,10 @@ class RestoreRun {
     private readonly output: Output,
   ) {}
 
-  /** A modifying line; sends the batch once it is full. */
-  async queue(change: IpvsChange, context: ErrorContext): Promise<void> {
+  /** A modifying line; true when the batch is full and must be sent before the next one. */
+  add(change: IpvsChange, context: ErrorContext): boolean {
     this.filling.push({ change, context });
-    if (++this.requests >= MAX_OUTSTANDING) await this.send();
+    return ++this.requests >= MAX_OUTSTANDING;
   }
 
   /** A refused line that does not end the run: its message prints in its turn. */

@@ -26,6 +26,11 @@ import {
 /** Sockets dumping real servers at once for a whole-table listing. */
 const DUMP_SOCKETS = 4;
 
+/** What a listing needs decoded: `stats: false` skips the counters (`ipvsadm -S`, `-L` without --stats/--rate). */
+export interface ListOptions {
+  stats?: boolean;
+}
+
 /** A service and its real servers, as one `ipvsadm -L` block shows them. */
 export interface ServiceWithDestinations extends ServiceEntry {
   destinations: DestinationEntry[];
@@ -60,8 +65,9 @@ export class Ipvs {
   }
 
   /** Every virtual service with its counters, in kernel order: the service lines of `ipvsadm -L -n`. */
-  async services(): Promise<ServiceEntry[]> {
-    return this.dump(ipvsRequest.getServices(), decodeService);
+  async services(options: ListOptions = {}): Promise<ServiceEntry[]> {
+    const stats = options.stats ?? true;
+    return this.dump(ipvsRequest.getServices(), (attrs) => decodeService(attrs, stats));
   }
 
   /** One virtual service: `ipvsadm -L -n -t host:port` (ESRCH when it does not exist). */
@@ -83,7 +89,9 @@ export class Ipvs {
   async destinationsOfEach(
     services: readonly ServiceKey[],
     onEach: (index: number, destinations: DestinationEntry[]) => void,
+    options: ListOptions = {},
   ): Promise<void> {
+    const stats = options.stats ?? true;
     const handles = await this.dumpHandles(services.length);
     const done = new Map<number, DestinationEntry[]>();
     let next = 0;
@@ -94,7 +102,7 @@ export class Ipvs {
       for (let i = next++; i < failedAt; i = next++) {
         const key = services[i] as ServiceKey;
         try {
-          done.set(i, await this.dump(ipvsRequest.getDests(key), (a) => decodeDestination(a, key.family), handle));
+          done.set(i, await this.dump(ipvsRequest.getDests(key), (a) => decodeDestination(a, key.family, stats), handle));
         } catch (e) {
           if (i < failedAt) [failedAt, failure] = [i, e];
           return;

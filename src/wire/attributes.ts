@@ -6,18 +6,47 @@ export function align4(n: number): number {
   return (n + 3) & ~3;
 }
 
+/** Finished attribute blocks are carved from shared 64 KiB slabs, not given an ArrayBuffer each. */
+const SLAB = 65536;
+let slab = new Uint8Array(SLAB);
+let slabUsed = 0;
+
+/**
+ * Room for `length` bytes that nothing else will write to. A hundred thousand small backing
+ * stores (one per request of a big restore) cost malloc time and resident memory; a slab is
+ * freed once every block carved from it is garbage.
+ */
+function carve(length: number): Uint8Array {
+  if (length > SLAB / 16) return new Uint8Array(length);
+  if (slabUsed + length > SLAB) {
+    slab = new Uint8Array(SLAB);
+    slabUsed = 0;
+  }
+  const out = slab.subarray(slabUsed, slabUsed + length);
+  slabUsed = align4(slabUsed + length);
+  return out;
+}
+
 /**
  * Builds netlink attributes into one growing buffer. Integers are host order (little-endian on
  * every platform IPVS runs on here) unless the method name says `be`.
  */
 export class AttrWriter {
+  /**
+   * The buffer of the last finished writer, lent to the next: requests are built one after
+   * another (a restore builds a hundred thousand), so reusing it beats allocating each time.
+   * A writer must not be written to after `finish`.
+   */
+  private static spare: Uint8Array | undefined;
   private buf: Uint8Array;
   private view: DataView;
   private len = 0;
 
   constructor(initialSize = 256) {
-    this.buf = new Uint8Array(initialSize);
-    this.view = new DataView(this.buf.buffer);
+    const spare = AttrWriter.spare;
+    AttrWriter.spare = undefined;
+    this.buf = spare && spare.length >= initialSize ? spare : new Uint8Array(initialSize);
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
   }
 
   /** Bytes written so far. */
@@ -107,8 +136,26 @@ export class AttrWriter {
     return this;
   }
 
+  /** Two host-order u32 in one attribute (struct ip_vs_flags: flags, then mask). */
+  u32pair(type: number, first: number, second: number): this {
+    this.begin(type, 8);
+    this.view.setUint32(this.len, first >>> 0, true);
+    this.view.setUint32(this.len + 4, second >>> 0, true);
+    this.len += 8;
+    return this;
+  }
+
   /** A NUL-terminated string (NLA_NUL_STRING / NLA_STRING as ipvsadm sends them). */
   string(type: number, value: string): this {
+    if (/^[\x00-\x7f]*$/.test(value)) {
+      // ASCII (every scheduler and PE name): written as is, without an encoder's allocation.
+      this.begin(type, value.length + 1);
+      for (let i = 0; i < value.length; i++) this.buf[this.len + i] = value.charCodeAt(i);
+      this.buf[this.len + value.length] = 0;
+      this.len += value.length + 1;
+      this.pad();
+      return this;
+    }
     const encoded = encoder.encode(value);
     this.begin(type, encoded.length + 1);
     this.buf.set(encoded, this.len);
@@ -126,9 +173,12 @@ export class AttrWriter {
     return this;
   }
 
-  /** A copy of everything written. */
+  /** A copy of everything written; the writer is done with (its buffer goes to the next one). */
   finish(): Uint8Array {
-    return this.buf.slice(0, this.len);
+    const out = carve(this.len);
+    out.set(this.buf.subarray(0, this.len));
+    AttrWriter.spare = this.buf;
+    return out;
   }
 }
 

@@ -60,11 +60,7 @@ function writeService(w: AttrWriter, key: ServiceKey, config: ServiceConfig, fla
   writeServiceKey(w, key);
   w.string(IPVS_SVC_ATTR.SCHED_NAME, config.scheduler);
   if (config.pe !== '') w.string(IPVS_SVC_ATTR.PE_NAME, config.pe);
-  const flags = new Uint8Array(8);
-  const view = new DataView(flags.buffer);
-  view.setUint32(0, config.flags >>> 0, true);
-  view.setUint32(4, flagsMask >>> 0, true);
-  w.bytes(IPVS_SVC_ATTR.FLAGS, flags);
+  w.u32pair(IPVS_SVC_ATTR.FLAGS, config.flags, flagsMask);
   w.u32(IPVS_SVC_ATTR.TIMEOUT, config.timeout);
   writeNetmask(w, config.netmask);
 }
@@ -315,8 +311,11 @@ function missing(what: string, attr: string, at: number): never {
   throw new WireError(`${what} lacks ${attr}`, at);
 }
 
-/** Decodes one IPVS_CMD_NEW_SERVICE message (a service dump entry or GET_SERVICE reply). */
-export function decodeService(payload: Uint8Array): ServiceEntry {
+/**
+ * Decodes one IPVS_CMD_NEW_SERVICE message (a service dump entry or GET_SERVICE reply); without
+ * `withStats` the counters are skipped (they are most of the work and only --stats/--rate show them).
+ */
+export function decodeService(payload: Uint8Array, withStats = true): ServiceEntry {
   const v = view(payload);
   const nest = topNest(v, IPVS_CMD_ATTR.SERVICE, 'service');
   let af: number | undefined;
@@ -348,8 +347,8 @@ export function decodeService(payload: Uint8Array): ServiceEntry {
       }
       case IPVS_SVC_ATTR.TIMEOUT: timeout = get.u32(v, a); break;
       case IPVS_SVC_ATTR.NETMASK: netmask = a; break;
-      case IPVS_SVC_ATTR.STATS: stats = decodeStats(v, a, false); break;
-      case IPVS_SVC_ATTR.STATS64: stats64 = decodeStats(v, a, true); break;
+      case IPVS_SVC_ATTR.STATS: if (withStats) stats = decodeStats(v, a, false); break;
+      case IPVS_SVC_ATTR.STATS64: if (withStats) stats64 = decodeStats(v, a, true); break;
       default: break;
     }
   });
@@ -380,9 +379,9 @@ export function decodeService(payload: Uint8Array): ServiceEntry {
 
 /**
  * Decodes one IPVS_CMD_NEW_DEST dump entry. `serviceFamily` stands in for a missing
- * ADDR_FAMILY, as on kernels before 3.18.
+ * ADDR_FAMILY, as on kernels before 3.18; without `withStats` the counters are skipped.
  */
-export function decodeDestination(payload: Uint8Array, serviceFamily: Family): DestinationEntry {
+export function decodeDestination(payload: Uint8Array, serviceFamily: Family, withStats = true): DestinationEntry {
   const v = view(payload);
   const nest = topNest(v, IPVS_CMD_ATTR.DEST, 'destination');
   let addr: RawAttr | undefined;
@@ -415,8 +414,8 @@ export function decodeDestination(payload: Uint8Array, serviceFamily: Family): D
       case IPVS_DEST_ATTR.TUN_TYPE: tunnelType = get.u8(v, a); break;
       case IPVS_DEST_ATTR.TUN_PORT: tunnelPort = get.u16be(v, a); break;
       case IPVS_DEST_ATTR.TUN_FLAGS: tunnelFlags = get.u16(v, a); break;
-      case IPVS_DEST_ATTR.STATS: stats = decodeStats(v, a, false); break;
-      case IPVS_DEST_ATTR.STATS64: stats64 = decodeStats(v, a, true); break;
+      case IPVS_DEST_ATTR.STATS: if (withStats) stats = decodeStats(v, a, false); break;
+      case IPVS_DEST_ATTR.STATS64: if (withStats) stats64 = decodeStats(v, a, true); break;
       default: break;
     }
   });

@@ -526,8 +526,8 @@ describe('-R (§3.12)', () => {
 describe('restore input', () => {
   it('tokens longer than 4096 bytes are cut into 4096-byte pieces', () => {
     const long = 'x'.repeat(RESTORE_TOKEN_MAX * 2 + 5);
-    expect(restoreTokens(Buffer.from(`-A ${long} -t`)).map((t) => t.length)).toEqual([2, 4096, 4096, 5, 2]);
-    expect(restoreTokens(Buffer.from(' ipvsadm\t\r'))).toEqual([]);
+    expect(restoreTokens(`-A ${long} -t`).map((t) => t.length)).toEqual([2, 4096, 4096, 5, 2]);
+    expect(restoreTokens(' ipvsadm\t\r')).toEqual([]);
   });
 
   it('lines are cut at LF only, across chunks of any size', async () => {
@@ -535,8 +535,20 @@ describe('restore input', () => {
       for (const b of Buffer.from('a b\r\n\nc\nd')) yield Uint8Array.of(b);
     }
     const lines: string[] = [];
-    for await (const group of inputLineGroups(bytes())) for (const l of group) lines.push(l.toString());
+    for await (const group of inputLineGroups(bytes())) lines.push(...group);
     expect(lines).toEqual(['a b\r', '', 'c', 'd']);
+  });
+
+  it('bytes that are not ASCII survive, split across chunks, and tokens read as UTF-8', async () => {
+    const text = '-A -t h\u00e9te:80 \u20ac\n';
+    const bytes = Buffer.from(text);
+    async function* chunks(): AsyncGenerator<Uint8Array> {
+      for (const b of bytes) yield Uint8Array.of(b);
+    }
+    const lines: string[] = [];
+    for await (const group of inputLineGroups(chunks())) lines.push(...group);
+    expect(lines.map(restoreTokens)).toEqual([['-A', '-t', 'h\u00e9te:80', '\u20ac']]);
+    expect(restoreTokens(Buffer.from('\u00e9'.repeat(2049)).toString('latin1')).map((t) => Buffer.byteLength(t))).toEqual([4096, 2]);
   });
 });
 
