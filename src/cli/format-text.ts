@@ -18,10 +18,9 @@ import type {
 } from './view.js';
 import { AF_INET6, IPPROTO, IP_VS_CONN_F, IP_VS_TUNNEL_TYPE } from '../wire/index.js';
 
-const utf8 = new TextEncoder();
-
+/** C widths count bytes; Buffer.byteLength counts them without encoding a copy. */
 function byteLength(s: string): number {
-  return utf8.encode(s).length;
+  return Buffer.byteLength(s, 'utf8');
 }
 
 /** `%-Ns`: left-justified in at least `width` bytes. */

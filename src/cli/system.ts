@@ -6,6 +6,7 @@
 import { accessSync, constants as fsConstants, readFileSync } from 'node:fs';
 import { basename, delimiter, isAbsolute, join, resolve } from 'node:path';
 import { main, type CliIo, type IpvsLike } from './main.js';
+import { descriptorSink, isTerminal, stdinChunks } from './stdio.js';
 
 /**
  * argv[0] as the user typed it, as far as it can be recovered. A script started through its
@@ -61,20 +62,15 @@ async function openKernel(): Promise<IpvsLike> {
   return Ipvs.open();
 }
 
-/** stdin, touched only when `-R` actually reads it. */
-const lazyStdin: AsyncIterable<Buffer> = {
-  [Symbol.asyncIterator]: () => (process.stdin as AsyncIterable<Buffer>)[Symbol.asyncIterator](),
-};
-
 /** The process's real CliIo. */
 export function processIo(argv0: string): CliIo {
   return {
     argv0,
-    stdin: lazyStdin,
-    stdout: process.stdout,
-    stderr: process.stderr,
+    stdin: stdinChunks,
+    stdout: descriptorSink(1),
+    stderr: descriptorSink(2),
     env: process.env,
-    stdoutIsTTY: process.stdout.isTTY === true,
+    stdoutIsTTY: isTerminal(1),
     openKernel,
     readFile: (path) => readFileSync(path, 'utf8'),
     modprobe: modprobeIpvs,
@@ -83,19 +79,15 @@ export function processIo(argv0: string): CliIo {
 
 /**
  * Runs a program body and sets the exit status. A closed stdout pipe ends the process as
- * SIGPIPE would end the C program (status 141), without a stack trace.
+ * SIGPIPE would end the C program (status 141, see descriptorSink), without a stack trace.
  */
 export async function runProgram(body: () => Promise<number>): Promise<void> {
-  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(128 + 13);
-  });
-  process.stderr.on('error', () => undefined);
   try {
     process.exitCode = await body();
   } catch (e) {
     // main() does not throw; this is the last line of defence.
     const name = basename(process.argv[1] ?? 'ipvsadm');
-    process.stderr.write(`${name}: internal error: ${String(e).replace(/\n/g, ' ')}\n`);
+    descriptorSink(2).write(`${name}: internal error: ${String(e).replace(/\n/g, ' ')}\n`);
     process.exitCode = 255;
   }
 }

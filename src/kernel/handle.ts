@@ -75,6 +75,9 @@ export class GenlHandle {
   private nextSeq = 1;
   private closed = false;
   private failure: NetlinkError | undefined;
+  /** Whether the socket is unref'd (lets the process exit); see `release`. */
+  private idle = true;
+  private idleCheck = false;
 
   private constructor(
     private readonly transport: Transport,
@@ -204,7 +207,18 @@ export class GenlHandle {
   private release(exclusive: boolean): void {
     this.active--;
     if (exclusive) this.exclusiveActive = false;
-    if (this.active === 0) this.transport.setIdle(true);
+    if (this.active === 0 && !this.idleCheck) {
+      // Dumps of a listing follow each other within one turn of the event loop: the socket is
+      // let go only when a turn passes without work, not ref'd and unref'd around each request.
+      this.idleCheck = true;
+      setImmediate(() => {
+        this.idleCheck = false;
+        if (this.active === 0 && !this.idle && !this.closed) {
+          this.idle = true;
+          this.transport.setIdle(true);
+        }
+      });
+    }
     this.pump();
   }
 
@@ -282,7 +296,10 @@ export class GenlHandle {
   }
 
   private transmit(parts: Uint8Array[], seqs: number[]): void {
-    this.transport.setIdle(false);
+    if (this.idle) {
+      this.idle = false;
+      this.transport.setIdle(false);
+    }
     if (this.trace) {
       for (const part of parts) {
         try {

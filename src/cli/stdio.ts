@@ -1,0 +1,81 @@
+/**
+ * The process's standard descriptors without Node's stream objects: `process.stdout` alone loads
+ * some twenty internal modules (streams, net, tty), a visible part of a single command's cost.
+ * Writes are synchronous, as C's stdio writes are; stdin is read synchronously when it is a
+ * regular file (no thread-pool round trip per chunk) and through `process.stdin` otherwise.
+ */
+import { createRequire } from 'node:module';
+import { fstatSync, readSync, writeSync } from 'node:fs';
+import type { TextSink } from './main.js';
+
+/** How a closed stdout pipe ends the C program: killed by SIGPIPE. */
+const SIGPIPE_STATUS = 128 + 13;
+
+function errnoCode(e: unknown): string | undefined {
+  return (e as NodeJS.ErrnoException).code;
+}
+
+/**
+ * fd 1 or 2 as a sink. A descriptor left non-blocking by whoever shares it can refuse a write
+ * (EAGAIN): from then on the rest goes through Node's stream, in order.
+ */
+export function descriptorSink(fd: 1 | 2): TextSink {
+  let stream: NodeJS.WriteStream | undefined;
+  return {
+    write(text: string) {
+      if (stream) return stream.write(text);
+      const bytes = Buffer.from(text, 'utf8');
+      let done = 0;
+      while (done < bytes.length) {
+        try {
+          done += writeSync(fd, bytes, done);
+        } catch (e) {
+          const code = errnoCode(e);
+          if (code === 'EAGAIN') {
+            stream = fd === 1 ? process.stdout : process.stderr;
+            return stream.write(bytes.subarray(done));
+          }
+          if (code === 'EPIPE' && fd === 1) process.exit(SIGPIPE_STATUS);
+          return false; // stderr gone or another failure: nothing left to tell it to
+        }
+      }
+      return true;
+    },
+  };
+}
+
+/** isatty(fd), loading the tty module only for character devices (terminals are among them). */
+export function isTerminal(fd: number): boolean {
+  try {
+    if (!fstatSync(fd).isCharacterDevice()) return false;
+  } catch {
+    return false;
+  }
+  const { isatty } = createRequire(import.meta.url)('node:tty') as typeof import('node:tty');
+  return isatty(fd);
+}
+
+/** Chunks of a regular-file stdin read synchronously. */
+const FILE_CHUNK = 256 * 1024;
+
+/** stdin as chunks, touched only when iterated (only `-R` reads it). */
+export const stdinChunks: AsyncIterable<Uint8Array> = {
+  [Symbol.asyncIterator]: () => {
+    let regular = false;
+    try {
+      regular = fstatSync(0).isFile();
+    } catch {
+      // not open: the stream reports it
+    }
+    return regular ? fileChunks() : (process.stdin as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+  },
+};
+
+async function* fileChunks(): AsyncGenerator<Uint8Array> {
+  for (;;) {
+    const buf = Buffer.allocUnsafe(FILE_CHUNK);
+    const n = readSync(0, buf, 0, FILE_CHUNK, null);
+    if (n === 0) return;
+    yield buf.subarray(0, n);
+  }
+}
