@@ -19,6 +19,9 @@ const SERVICE = `-([tu]) ${IPV4}:${PORT}`;
 const ADD_SERVICE = new RegExp(`^-A ${SERVICE} -s ([a-z]{1,15})(?: -p ([1-9]\\d{0,6}))?$`);
 const ADD_SERVER = new RegExp(`^-a ${SERVICE} -r ${IPV4}:${PORT} -([mgi]) -w (0|[1-9]\\d{0,8})$`);
 
+/** ipvsadm's rest of the service nest beside a real server, shared: changes are never mutated. */
+const REFERENCE = serviceReference(AF_INET);
+
 const FORWARD: Readonly<Record<string, number>> = { m: IP_VS_CONN_F.MASQ, g: IP_VS_CONN_F.DROUTE, i: IP_VS_CONN_F.TUNNEL };
 
 /** The change of a line in ipvsadm-save's numeric form, or undefined for the full parser. */
@@ -66,7 +69,7 @@ function addServer(line: string): Modification | undefined {
       service: serviceKey(proto, address, port),
       dest: { family: AF_INET, address: destAddress, port: destPort },
       config: { forward, weight, upperThreshold: 0, lowerThreshold: 0, tunnelType: 0, tunnelPort: 0, tunnelFlags: 0 },
-      template: serviceReference(AF_INET),
+      template: REFERENCE,
     },
     context: 'add-dest',
   };

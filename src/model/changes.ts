@@ -3,6 +3,8 @@
  * (`Ipvs.apply`, the engine of `ipvsadm -R`) and a single one goes through the same path.
  */
 import {
+  fastNewDest,
+  fastNewService,
   ipvsRequest,
   type DestinationConfig,
   type DestinationKey,
@@ -39,7 +41,7 @@ export type IpvsChange =
 export function changeRequest(c: IpvsChange): IpvsRequest {
   switch (c.op) {
     case 'add-service':
-      return ipvsRequest.newService(c.service, c.config);
+      return fastNewService(c.service, c.config) ?? ipvsRequest.newService(c.service, c.config);
     case 'edit-service':
       return ipvsRequest.setService(c.service, c.config);
     case 'delete-service':
@@ -49,7 +51,7 @@ export function changeRequest(c: IpvsChange): IpvsRequest {
     case 'zero':
       return ipvsRequest.zero(c.service, c.template);
     case 'add-dest':
-      return ipvsRequest.newDest(c.service, c.dest, c.config, c.template);
+      return fastNewDest(c.service, c.dest, c.config, c.template) ?? ipvsRequest.newDest(c.service, c.dest, c.config, c.template);
     case 'edit-dest':
       return ipvsRequest.setDest(c.service, c.dest, c.config, c.template);
     case 'delete-dest':

@@ -8,28 +8,33 @@ export const INET_ADDR_SIZE = 16;
 
 /** Parses strict dotted-quad IPv4 text into 4 bytes, or returns undefined. */
 export function parseIPv4(text: string): Uint8Array | undefined {
+  const out = new Uint8Array(4);
+  return writeIPv4(out, 0, text) ? out : undefined;
+}
+
+/** Parses strict dotted-quad IPv4 text into `out` at `at`; false (out partly written) when it is not one. */
+export function writeIPv4(out: Uint8Array, at: number, text: string): boolean {
   // inet_pton: four parts of one to three digits, each ≤ 255, no leading zero. A loop, not a
   // regex: every address of a big restore or listing comes through here.
-  const out = new Uint8Array(4);
   let part = 0;
   let digits = 0;
   let value = 0;
   for (let i = 0; i <= text.length; i++) {
     const c = i < text.length ? text.charCodeAt(i) : 0x2e;
     if (c === 0x2e /* . */) {
-      if (digits === 0 || part > 3) return undefined;
-      out[part++] = value;
+      if (digits === 0 || part > 3) return false;
+      out[at + part++] = value;
       digits = 0;
       value = 0;
     } else if (c >= 0x30 && c <= 0x39) {
-      if (digits > 0 && value === 0) return undefined;
+      if (digits > 0 && value === 0) return false;
       value = value * 10 + (c - 0x30);
-      if (++digits > 3 || value > 255) return undefined;
+      if (++digits > 3 || value > 255) return false;
     } else {
-      return undefined;
+      return false;
     }
   }
-  return part === 4 ? out : undefined;
+  return part === 4;
 }
 
 /** Parses IPv6 text (RFC 4291 forms, embedded IPv4 allowed) into 16 bytes, or returns undefined. */

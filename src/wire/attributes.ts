@@ -12,11 +12,11 @@ let slab = new Uint8Array(SLAB);
 let slabUsed = 0;
 
 /**
- * Room for `length` bytes that nothing else will write to. A hundred thousand small backing
+ * Room for `length` zeroed bytes that nothing else will write to. A hundred thousand small backing
  * stores (one per request of a big restore) cost malloc time and resident memory; a slab is
  * freed once every block carved from it is garbage.
  */
-function carve(length: number): Uint8Array {
+export function carve(length: number): Uint8Array {
   if (length > SLAB / 16) return new Uint8Array(length);
   if (slabUsed + length > SLAB) {
     slab = new Uint8Array(SLAB);

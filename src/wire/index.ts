@@ -7,3 +7,4 @@ export * from './types.js';
 export * from './ipvs.js';
 export * from './netlink.js';
 export * from './describe.js';
+export * from './ipvs-fast.js';
