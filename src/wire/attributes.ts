@@ -257,11 +257,24 @@ export const get = {
   },
   /** A string up to its first NUL (or the end of the payload when unterminated). */
   string(view: DataView, a: RawAttr): string {
-    const bytes = new Uint8Array(view.buffer, view.byteOffset + a.start, a.length);
-    const nul = bytes.indexOf(0);
-    return decoder.decode(nul === -1 ? bytes : bytes.subarray(0, nul));
+    // Scheduler and PE names are short ASCII: read them byte by byte; TextDecoder costs more
+    // than the name for every service of a listing.
+    let text = '';
+    for (let i = a.start; i < a.start + a.length; i++) {
+      const c = view.getUint8(i);
+      if (c === 0) return text;
+      if (c > 0x7f) return utf8Until0(view, a);
+      text += String.fromCharCode(c);
+    }
+    return text;
   },
 };
+
+function utf8Until0(view: DataView, a: RawAttr): string {
+  const bytes = new Uint8Array(view.buffer, view.byteOffset + a.start, a.length);
+  const nul = bytes.indexOf(0);
+  return decoder.decode(nul === -1 ? bytes : bytes.subarray(0, nul));
+}
 
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
