@@ -7,7 +7,7 @@ import { strerror } from './errors.js';
 import type { CliIo } from './main.js';
 import { STDIN_NAME } from './restore-report.js';
 
-/** An opened `-R` input and its name in `SOURCE:LINE:` reports. */
+/** An opened `-R` input (ipvsadm's stdin, or `--input FILE`) and its name in `SOURCE:LINE:` reports. */
 export interface RestoreInput {
   input: AsyncIterable<string | Uint8Array>;
   source: string;

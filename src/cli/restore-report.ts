@@ -24,10 +24,10 @@ import { isUsageError } from './parse.js';
 import { inputLineGroups, restoreTokens } from './restore-input.js';
 import type { Command, RestoreMode, UsageError } from './types.js';
 
-/** The exit status of a reporting restore in which any line failed. */
+/** The exit status of `-R --keep-going|--stop-on-error` when any line failed (plain `-R` has no such status). */
 export const REPORT_FAILED = 1;
 
-/** How the input is named in reports when it is stdin (no `--input`, or `--input -`). */
+/** How `-R`'s stdin (no `--input`, or `--input -`) is named in `SOURCE:LINE:` reports. */
 export const STDIN_NAME = '<stdin>';
 
 /**
@@ -36,7 +36,7 @@ export const STDIN_NAME = '<stdin>';
  */
 export const CRASH_TEXT = 'scheduler flags made only of commas (ipvsadm 1.31 crashes on this line)';
 
-/** What a reporting restore uses of the session that runs it (main.ts's Session). */
+/** What a reporting `-R` uses of the session that runs it (main.ts's Session: ipvsadm's one process). */
 export interface RestoreHost {
   kernel: Pick<IpvsLike, 'apply'>;
   /** One line's argv parsed as an ipvsadm command line, names resolved. */
@@ -53,7 +53,7 @@ export interface RestoreHost {
   err(line: string): void;
 }
 
-/** `SOURCE:LINE: message`, one line (the `-6 used before -f` text ends in a newline of its own). */
+/** The report of a failing `-R` line: `SOURCE:LINE: message`, one line (the `-6 used before -f` text ends in a newline of its own). */
 export function lineReport(source: string, line: number, message: string): string {
   return `${source}:${line}: ${message.replace(/\n+$/, '')}`;
 }
@@ -114,8 +114,7 @@ export class ReportingRestore {
     }
     await this.drain();
     if (this.stopped()) return;
-    const prefix = `${lineReport(this.source, line, '')}`;
-    const r = await this.host.execute(parsed, prefix);
+    const r = await this.host.execute(parsed, lineReport(this.source, line, ''));
     if (r.status === 0) return;
     this.failed = true;
     if (!r.printed) this.host.err(lineReport(this.source, line, `failed with ipvsadm exit status ${r.status}`));

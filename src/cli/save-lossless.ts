@@ -40,7 +40,7 @@ import {
 import type { Resolver } from './types.js';
 import { endpointView, type EndpointView } from './view.js';
 
-/** What a lossless save prints: the kernel's timeouts, its table in `-S` order, its sync daemons. */
+/** What `-S --lossless` prints: `-L --timeout`'s timeouts, `-S`'s table in its order, `-L --daemon`'s daemons. */
 export interface LosslessTable {
   timeouts: Timeouts;
   /** Sorted as `-S` sorts (services and each one's real servers). */
@@ -49,7 +49,7 @@ export interface LosslessTable {
 }
 
 /** The kernel's sync defaults (spec §3.10) that a `--start-daemon` line need not repeat. */
-export const SYNC_DEFAULTS = { group: '224.0.0.81', port: 8848, ttl: 1, masterMtu: 1500 } as const;
+const SYNC_DEFAULTS = { group: '224.0.0.81', port: 8848, ttl: 1, masterMtu: 1500 } as const;
 
 /** `-S --lossless` (extension of ipvsadm's `-S`): the whole text, newlines included. */
 export function renderLosslessSave(table: LosslessTable, numeric: boolean, resolver: Resolver): string {
@@ -89,7 +89,7 @@ function serviceName(s: ServiceWithDestinations, numeric: boolean, resolver: Res
   return `${option} ${endpointText(endpointView(k.family, k.address, k.port, k.protocol, numeric, resolver))}`;
 }
 
-/** The `-M` text of a mask other than the single-address one (/32, /128), else undefined. */
+/** The `-M` value of a mask other than the single-address one (/32, /128), as `-S` writes it; else undefined. */
 export function maskOption(netmask: Netmask, family: Family): string | undefined {
   // As -S does, the mask is read in the service's family, whatever the kernel reported it as.
   const raw = (netmask.family === AF_INET6 ? netmask.prefix : netmask.mask) >>> 0;
@@ -99,7 +99,7 @@ export function maskOption(netmask: Netmask, family: Family): string | undefined
 }
 
 /**
- * The `-b` list that sets exactly the service's scheduler-flag bits: the sh/mh names where they
+ * The `-b` value that sets exactly the service's scheduler-flag bits: the sh/mh names where they
  * exist (as `-S`), `flag-N` for the rest; undefined when no bit is set.
  */
 export function restorableSchedFlags(scheduler: string, flags: number): string | undefined {
