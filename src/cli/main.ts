@@ -463,7 +463,7 @@ class Session {
       this.context = 'get-dests';
       await this.kernel.destinationsOfEach(
         services.map((s) => s.key),
-        (i, dests) => withDests.push({ ...(services[i] as ServiceEntry), destinations: sortDestinations(dests) }),
+        (i, dests) => (withDests[i] = { ...(services[i] as ServiceEntry), destinations: sortDestinations(dests) }),
       );
       this.context = 'get-daemon';
       table = { timeouts, services: withDests, daemons: await this.kernel.daemons() };
