@@ -94,6 +94,13 @@ export const OPTION_NAMES = [
   'tun-nocsum', //       31
   'tun-csum', //         32
   'tun-remcsum', //      33
+  // Extensions (not in ipvsadm 1.31, so no existing command line can contain them; see
+  // docs in man/ipvsadm.8, "EXTENSIONS"). Their bits come after every ipvsadm bit, so the
+  // error a command line without them gets is unchanged.
+  'lossless', //         34  -S: also timeouts, thresholds, daemons; every line restorable
+  'keep-going', //       35  -R: report FILE:LINE of every failing line, go on
+  'stop-on-error', //    36  -R: report FILE:LINE of the first failing line, stop there
+  'input', //            37  -R: read FILE instead of stdin
 ] as const;
 
 export type OptionName = (typeof OPTION_NAMES)[number];
@@ -155,6 +162,10 @@ export const OPTIONS: readonly OptionEntry[] = [
   { name: 'tun-nocsum',        short: null, long: 'tun-nocsum',        arg: 'none' },     // 31
   { name: 'tun-csum',          short: null, long: 'tun-csum',          arg: 'none' },     // 32
   { name: 'tun-remcsum',       short: null, long: 'tun-remcsum',       arg: 'none' },     // 33
+  { name: 'lossless',          short: null, long: 'lossless',          arg: 'none' },     // 34 extension
+  { name: 'keep-going',        short: null, long: 'keep-going',        arg: 'none' },     // 35 extension
+  { name: 'stop-on-error',     short: null, long: 'stop-on-error',     arg: 'none' },     // 36 extension
+  { name: 'input',             short: null, long: 'input',             arg: 'required' }, // 37 extension, FILE or -
   { name: null,                short: '6',  long: 'ipv6',              arg: 'none' },     //  – needs an earlier -f
   { name: null,                short: null, long: 'sort',              arg: 'none' },     //  – no-op, any command
 ];
@@ -183,8 +194,8 @@ export const COMPATIBILITY: Readonly<Record<CommandName, Readonly<Partial<Record
   'set':            {},
   'start-daemon':   { 'mcast-interface': o, syncid: o, 'mcast-group': o, 'mcast-port': o, 'mcast-ttl': o, 'sync-maxlen': o },
   'stop-daemon':    { syncid: o },
-  'restore':        {},
-  'save':           { numeric: o },
+  'restore':        { 'keep-going': x1, 'stop-on-error': x1, input: o },
+  'save':           { numeric: o, lossless: o },
   'zero':           { 'service-address': o },
 };
 

@@ -43,8 +43,11 @@ import { isPreparable, SystemResolver } from './resolver.js';
 import { fastModification } from './restore-fast.js';
 import { inputLineGroups, restoreTokens } from './restore-input.js';
 import { modificationOf, type Modification } from './modifications.js';
+import { openRestoreInput } from './restore-open.js';
+import { ReportingRestore, type RestoreHost } from './restore-report.js';
+import { renderLosslessSave, type LosslessTable } from './save-lossless.js';
 import { sortDestinations, sortServices } from './sort.js';
-import type { Command, ListFormat, Resolver, UsageError } from './types.js';
+import type { Command, ListFormat, Resolver, RestoreMode, UsageError } from './types.js';
 import {
   buildConnectionsView,
   buildDaemonsView,
@@ -104,6 +107,11 @@ export interface CliIo {
   /** Name service; default: /etc/hosts, /etc/services, then the system resolver. */
   resolver?: Resolver;
   /**
+   * Opens the file of `-R --input FILE` (an extension) for reading; rejects with the Node error
+   * (its `code`, e.g. ENOENT) when it cannot. Absent: node:fs.
+   */
+  openInput?: (path: string) => Promise<AsyncIterable<Uint8Array>>;
+  /**
    * `/sbin/modprobe -- ip_vs` after a failed start-up; resolves true when it exited 0, and the
    * start-up is then tried once more. Absent: no retry.
    */
@@ -125,6 +133,10 @@ const ok: Outcome = { status: EXIT.OK };
 /** stdout as C stdio handles it: straight through on a terminal, else held until the end. */
 class Output {
   private held: string[] = [];
+  /** Put before every error line: `FILE:LINE: ` while a reporting `-R` runs a line. */
+  prefix = '';
+  /** Error lines written so far. */
+  errors = 0;
 
   constructor(private readonly io: CliIo) {}
 
@@ -136,7 +148,8 @@ class Output {
 
   /** One error line on stderr (unbuffered). */
   err(line: string): void {
-    this.io.stderr.write(`${line}\n`);
+    this.errors++;
+    this.io.stderr.write(`${this.prefix}${line}\n`);
   }
 
   flush(): void {
@@ -201,8 +214,10 @@ class Session {
           this.output.err(tryHelpText(this.io.argv0));
           return { status: EXIT.ERROR, end: true };
         }
+        if (cmd.mode !== undefined || cmd.input !== undefined) return this.restoreWithOptions(cmd.mode, cmd.input);
         return this.restore();
       case 'save':
+        if (cmd.lossless) return this.saveLossless(cmd.numeric);
         return this.listServices(saveFormat(cmd.numeric), 'save');
       case 'list':
         switch (cmd.what) {
@@ -377,9 +392,9 @@ class Session {
    * batch is sent when it is full or when stdin has nothing more buffered, so lines typed at a
    * terminal run as they are typed. The status is the last executed line's (0 for no line).
    */
-  private async restore(): Promise<Outcome> {
+  private async restore(input: AsyncIterable<string | Uint8Array> = this.io.stdin): Promise<Outcome> {
     const run = new RestoreRun(this.kernel, this.output);
-    for await (const lines of inputLineGroups(this.io.stdin)) {
+    for await (const lines of inputLineGroups(input)) {
       for (const line of lines) {
         const fast = fastModification(line);
         if (fast) {
@@ -415,6 +430,68 @@ class Session {
     }
     await run.drain();
     return { status: run.last.status };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Extensions (opt-in through long options ipvsadm does not have; man/ipvsadm.8 "EXTENSIONS")
+
+  /**
+   * `-R` with `--input FILE` and/or `--keep-going` / `--stop-on-error`. A file that cannot be
+   * opened is one line on stderr and status 1 before anything runs.
+   */
+  private async restoreWithOptions(mode: RestoreMode | undefined, path: string | undefined): Promise<Outcome> {
+    const opened = await openRestoreInput(this.io, path);
+    if ('error' in opened) {
+      this.output.err(opened.error);
+      return { status: EXIT.LIST_FAILED, end: true };
+    }
+    if (mode === undefined) return this.restore(opened.input);
+    const host: RestoreHost = {
+      kernel: this.kernel,
+      parse: (argv) => this.parse(argv),
+      execute: async (cmd, prefix) => {
+        const before = this.output.errors;
+        this.output.prefix = prefix;
+        try {
+          return { status: (await this.execute(cmd, true)).status, printed: this.output.errors > before };
+        } finally {
+          this.output.prefix = '';
+        }
+      },
+      enterContext: (change) => {
+        if (change.context) this.context = change.context;
+        return this.context;
+      },
+      err: (line) => this.output.err(line),
+    };
+    const status = await new ReportingRestore(host, mode, opened.source).run(opened.input);
+    return { status, end: true };
+  }
+
+  /**
+   * `-S [-n] --lossless`: timeouts, the sorted table and the sync daemons, fetched in full before
+   * anything is printed; if any query fails, its text (as `-S` prints it) and status 1, and no
+   * partial save.
+   */
+  private async saveLossless(numeric: boolean): Promise<Outcome> {
+    let table: LosslessTable;
+    try {
+      this.context = 'get-timeout';
+      const timeouts = await this.kernel.getTimeouts();
+      const services = sortServices(await this.kernel.services());
+      const withDests: ServiceWithDestinations[] = [];
+      this.context = 'get-dests';
+      await this.kernel.destinationsOfEach(
+        services.map((s) => s.key),
+        (i, dests) => (withDests[i] = { ...(services[i] as ServiceEntry), destinations: sortDestinations(dests) }),
+      );
+      this.context = 'get-daemon';
+      table = { timeouts, services: withDests, daemons: await this.kernel.daemons() };
+    } catch (e) {
+      return this.listFailed(e, true);
+    }
+    this.output.out(await this.withNames(() => renderLosslessSave(table, numeric, this.resolver)));
+    return ok;
   }
 }
 

@@ -510,6 +510,8 @@ class Parser {
   };
   private readonly daemon: DaemonState = { state: 0, interface: '', syncId: 0 };
   private schedFlags: string | undefined;
+  /** `--input FILE` (extension of `-R`). */
+  private input: string | undefined;
 
   constructor(argv: readonly string[], ctx: ParseContext) {
     const posix = ctx.env['POSIXLY_CORRECT'] !== undefined || ctx.env['POSIX_ME_HARDER'] !== undefined;
@@ -689,9 +691,13 @@ class Parser {
       case 'tun-remcsum':
         dest.tunnelFlags = TUNNEL_FLAGS[entry.long] ?? 0;
         break;
+      case 'input':
+        this.input = text;
+        break;
       default:
         // -n -c --timeout --daemon --stats --rate --thresholds --persistent-conn --nosort --exact
-        // --tun-info --sort: their presence is all that counts.
+        // --tun-info --sort, and the extensions --lossless --keep-going --stop-on-error: their
+        // presence is all that counts.
         break;
     }
   }
@@ -786,10 +792,17 @@ class Parser {
         return { kind: 'delete-service', service: this.serviceKey(), template: serviceReference(svc.family) };
       case 'flush':
         return { kind: 'flush' };
-      case 'restore':
-        return { kind: 'restore' };
+      case 'restore': {
+        const cmd: Command = { kind: 'restore' };
+        if (this.seen.has('keep-going')) cmd.mode = 'keep-going';
+        if (this.seen.has('stop-on-error')) cmd.mode = 'stop-on-error';
+        if (this.input !== undefined) cmd.input = this.input;
+        return cmd;
+      }
       case 'save':
-        return { kind: 'save', numeric: this.seen.has('numeric') };
+        return this.seen.has('lossless')
+          ? { kind: 'save', numeric: this.seen.has('numeric'), lossless: true }
+          : { kind: 'save', numeric: this.seen.has('numeric') };
       case 'set': {
         const [tcp = 0, tcpFin = 0, udp = 0] = timeouts;
         return { kind: 'set', timeouts: { tcp, tcpFin, udp } };

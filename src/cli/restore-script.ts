@@ -5,6 +5,10 @@
  *
  * The text handed to `-R` is what the shell script's `echo "$(grep -v '^#')"` produces: trailing
  * newlines removed, one newline added (so empty input is one empty line).
+ *
+ * Extension: `--keep-going` or `--stop-on-error` among the arguments (the last one wins) is
+ * passed on to `-R`; then `#` lines become empty lines instead of disappearing, so that the
+ * `<stdin>:LINE:` of a report is the line number in the script's own input.
  */
 import { main, type CliIo } from './main.js';
 
@@ -17,11 +21,11 @@ async function readAll(stdin: AsyncIterable<string | Uint8Array>): Promise<Buffe
 }
 
 /** `grep -v '^#'` then `$(…)` and `echo`: the exact bytes `ipvsadm -R` receives. */
-export function restoreScriptInput(input: Uint8Array): Buffer {
+export function restoreScriptInput(input: Uint8Array, keepLineNumbers = false): Buffer {
   const text = Buffer.from(input).toString('latin1');
   const lines = text.split('\n');
   if (lines[lines.length - 1] === '') lines.pop();
-  const kept = lines.filter((l) => !l.startsWith('#')).join('\n');
+  const kept = (keepLineNumbers ? lines.map((l) => (l.startsWith('#') ? '' : l)) : lines.filter((l) => !l.startsWith('#'))).join('\n');
   return Buffer.from(`${kept.replace(/\n+$/, '')}\n`, 'latin1');
 }
 
@@ -34,8 +38,9 @@ async function* nothing(): AsyncGenerator<Buffer> {
 }
 
 /** Runs the script; `io.argv0` is the argv0 of the inner `ipvsadm` runs. */
-export async function restoreScript(_args: string[], io: CliIo): Promise<number> {
-  const input = restoreScriptInput(await readAll(io.stdin));
+export async function restoreScript(args: string[], io: CliIo): Promise<number> {
+  const mode = args.filter((a) => a === '--keep-going' || a === '--stop-on-error').pop();
+  const input = restoreScriptInput(await readAll(io.stdin), mode !== undefined);
   await main(['-C'], { ...io, stdin: nothing() });
-  return main(['-R'], { ...io, stdin: once(input) });
+  return main(mode === undefined ? ['-R'] : ['-R', mode], { ...io, stdin: once(input) });
 }

@@ -19,6 +19,9 @@ export interface ListFormat {
   sort: boolean;
 }
 
+/** How a reporting `-R` (an extension) treats a failing line: report it and go on, or stop there. */
+export type RestoreMode = 'keep-going' | 'stop-on-error';
+
 /** One ipvsadm invocation after parsing and validation: what to ask the kernel. */
 export type Command =
   | { kind: 'add-service' | 'edit-service'; service: ServiceKey; config: ServiceConfig }
@@ -45,8 +48,10 @@ export type Command =
   | { kind: 'set'; timeouts: Timeouts }
   | { kind: 'start-daemon'; daemon: SyncDaemon }
   | { kind: 'stop-daemon'; state: number; syncId: number }
-  | { kind: 'save'; numeric: boolean }
-  | { kind: 'restore' }
+  /** `-S [-n]`; `lossless` is the `--lossless` extension (absent without it). */
+  | { kind: 'save'; numeric: boolean; lossless?: true }
+  /** `-R`; `mode` and `input` are the `--keep-going`/`--stop-on-error` and `--input` extensions. */
+  | { kind: 'restore'; mode?: RestoreMode; input?: string }
   | { kind: 'help' }
   | { kind: 'version' };
 

@@ -43,6 +43,8 @@ export interface RunOptions {
   files?: Record<string, string>;
   openKernel?: () => Promise<IpvsLike>;
   modprobe?: () => Promise<boolean>;
+  /** Files `-R --input FILE` can open (others fail with ENOENT); absent: the real file system. */
+  inputs?: Record<string, string>;
 }
 
 async function* chunks(parts: Iterable<string> | AsyncIterable<string>): AsyncGenerator<Buffer> {
@@ -89,6 +91,14 @@ export function testIo(kernel: IpvsLike | undefined, o: RunOptions = {}): { io: 
     resolver: o.resolver ?? filesResolver(),
   };
   if (o.modprobe) io.modprobe = o.modprobe;
+  const inputs = o.inputs;
+  if (inputs) {
+    io.openInput = async (path) => {
+      const text = inputs[path];
+      if (text === undefined) throw Object.assign(new Error(`ENOENT: ${path}`), { code: 'ENOENT' });
+      return chunks([text]);
+    };
+  }
   return { io, result: () => ({ out, err, both }) };
 }
 
