@@ -14,7 +14,7 @@
  *    buffering: all stderr text precedes all stdout text), stderr is written at once.
  */
 import type { Ipvs, ServiceWithDestinations } from '../model/ipvs.js';
-import { MAX_OUTSTANDING, type IpvsChange, type OpResult } from '../model/index.js';
+import type { OpResult } from '../model/index.js';
 import type { IpvsInfo, ServiceEntry, ServiceKey } from '../wire/index.js';
 import {
   EXIT,
@@ -40,6 +40,7 @@ import {
 } from './format-text.js';
 import { isUsageError, parseCommandLine } from './parse.js';
 import { isPreparable, SystemResolver } from './resolver.js';
+import { RestoreBatches } from './restore-batches.js';
 import { fastModification } from './restore-fast.js';
 import { inputLineGroups, restoreTokens } from './restore-input.js';
 import { modificationOf, type Modification } from './modifications.js';
@@ -393,13 +394,25 @@ class Session {
    * terminal run as they are typed. The status is the last executed line's (0 for no line).
    */
   private async restore(input: AsyncIterable<string | Uint8Array> = this.io.stdin): Promise<Outcome> {
-    const run = new RestoreRun(this.kernel, this.output);
+    /** The outcome of the last line whose result is known. */
+    let last: Outcome = ok;
+    const run = new RestoreBatches<RestoreSlot>(this.kernel, (slot, refused) => {
+      if (refused !== undefined) {
+        this.output.err(refused);
+        last = { status: EXIT.ERROR };
+      } else if (slot) {
+        if (slot.message !== undefined) this.output.err(slot.message);
+        last = slot.outcome;
+      } else {
+        last = ok;
+      }
+    });
     for await (const lines of inputLineGroups(input)) {
       for (const line of lines) {
         const fast = fastModification(line);
         if (fast) {
           if (fast.context) this.context = fast.context;
-          if (run.add(fast.change, this.context)) await run.send();
+          if (run.add(fast.change, this.context, undefined)) await run.send();
           continue;
         }
         const argv = restoreTokens(line);
@@ -408,7 +421,7 @@ class Session {
         if (isUsageError(parsed)) {
           const r = refusal(parsed, this.io.argv0);
           if (!r.outcome.end) {
-            run.known(r.message, r.outcome);
+            run.note({ message: r.message, outcome: r.outcome });
             continue;
           }
           await run.drain();
@@ -418,18 +431,17 @@ class Session {
         const change = modificationOf(parsed);
         if (change) {
           if (change.context) this.context = change.context;
-          if (run.add(change.change, this.context)) await run.send();
+          if (run.add(change.change, this.context, undefined)) await run.send();
           continue;
         }
         await run.drain();
-        const outcome = await this.execute(parsed, true);
-        run.executed(outcome);
-        if (outcome.end) return outcome;
+        last = await this.execute(parsed, true);
+        if (last.end) return last;
       }
       await run.send();
     }
     await run.drain();
-    return { status: run.last.status };
+    return { status: last.status };
   }
 
   // -------------------------------------------------------------------------------------------
@@ -505,82 +517,8 @@ function refusal(e: UsageError, argv0: string): { message?: string; outcome: Out
   return { message: e.message, outcome: { status: EXIT.ERROR } };
 }
 
-/** A line of `-R` waiting for its batch: a request, or an outcome known from parsing alone. */
-type RestoreSlot =
-  | { change: IpvsChange; context: ErrorContext }
-  | { change?: undefined; message: string | undefined; outcome: Outcome };
-
-/**
- * The batches of one `-R`: at most one in the kernel while the next is filled, each at most
- * MAX_OUTSTANDING requests, their results printed in line order.
- */
-class RestoreRun {
-  /** The outcome of the last line whose result is known. */
-  last: Outcome = ok;
-  private filling: RestoreSlot[] = [];
-  private requests = 0;
-  private inKernel: Promise<void> = Promise.resolve();
-
-  constructor(
-    private readonly kernel: IpvsLike,
-    private readonly output: Output,
-  ) {}
-
-  /** A modifying line; true when the batch is full and must be sent before the next one. */
-  add(change: IpvsChange, context: ErrorContext): boolean {
-    this.filling.push({ change, context });
-    return ++this.requests >= MAX_OUTSTANDING;
-  }
-
-  /** A refused line that does not end the run: its message prints in its turn. */
-  known(message: string | undefined, outcome: Outcome): void {
-    this.filling.push({ message, outcome });
-  }
-
-  /** A line run on its own after a drain. */
-  executed(outcome: Outcome): void {
-    this.last = outcome;
-  }
-
-  /** Sends what was filled, once the batch before it has answered (one batch in the kernel). */
-  async send(): Promise<void> {
-    if (this.filling.length === 0) return;
-    const slots = this.filling;
-    this.filling = [];
-    this.requests = 0;
-    await this.inKernel;
-    this.inKernel = this.apply(slots);
-  }
-
-  /** Everything queued applied and reported. */
-  async drain(): Promise<void> {
-    await this.send();
-    await this.inKernel;
-  }
-
-  private async apply(slots: RestoreSlot[]): Promise<void> {
-    const changes: IpvsChange[] = [];
-    for (const s of slots) if (s.change) changes.push(s.change);
-    const results: OpResult[] = [];
-    if (changes.length > 0) await this.kernel.apply(changes, (i, r) => (results[i] = r));
-    let i = 0;
-    for (const s of slots) {
-      if (s.change) {
-        const r = results[i++];
-        if (r === undefined) this.last = ok;
-        else {
-          const errno = kernelErrno(r);
-          if (errno === undefined) throw r;
-          this.output.err(ipvsErrorText(errno, s.context));
-          this.last = { status: EXIT.ERROR };
-        }
-      } else {
-        if (s.message !== undefined) this.output.err(s.message);
-        this.last = s.outcome;
-      }
-    }
-  }
-}
+/** What a queued `-R` line settles to: nothing for a change (its kernel answer decides), or a refusal's text and outcome. */
+type RestoreSlot = { message: string | undefined; outcome: Outcome } | undefined;
 
 /** Opens the kernel and reads GET_INFO: the start-up of every run (§1.1). */
 async function startUp(io: CliIo): Promise<{ kernel: IpvsLike; info: IpvsInfo } | { errno: number }> {

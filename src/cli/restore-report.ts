@@ -16,11 +16,12 @@
  *
  * The status is 0 when no line failed and REPORT_FAILED otherwise.
  */
-import { MAX_OUTSTANDING, type IpvsChange, type OpResult } from '../model/index.js';
-import { ipvsErrorText, kernelErrno, type ErrorContext } from './errors.js';
+import { MAX_OUTSTANDING } from '../model/index.js';
+import type { ErrorContext } from './errors.js';
 import type { IpvsLike } from './main.js';
 import { modificationOf, type Modification } from './modifications.js';
 import { isUsageError } from './parse.js';
+import { RestoreBatches } from './restore-batches.js';
 import { inputLineGroups, restoreTokens } from './restore-input.js';
 import type { Command, RestoreMode, UsageError } from './types.js';
 
@@ -58,23 +59,33 @@ export function lineReport(source: string, line: number, message: string): strin
   return `${source}:${line}: ${message.replace(/\n+$/, '')}`;
 }
 
-/** A line waiting for its batch: a change, or a refusal known from parsing alone. */
-type Slot = { line: number } & ({ change: IpvsChange; context: ErrorContext } | { change?: undefined; message: string });
+/** A line waiting for its batch: its number, and the message of a refusal known from parsing alone. */
+interface Slot {
+  line: number;
+  message?: string;
+}
 
 /** `-R --keep-going` / `-R --stop-on-error` (extensions of ipvsadm's `-R`) over one input. */
 export class ReportingRestore {
   private failed = false;
-  private filling: Slot[] = [];
-  private requests = 0;
-  private inKernel: Promise<void> = Promise.resolve();
-  private readonly batchLimit: number;
+  private readonly batches: RestoreBatches<Slot>;
 
   constructor(
     private readonly host: RestoreHost,
     private readonly mode: RestoreMode,
     private readonly source: string,
   ) {
-    this.batchLimit = mode === 'stop-on-error' ? 1 : MAX_OUTSTANDING;
+    // In stop mode each change is alone in its batch: the kernel runs a whole batch regardless.
+    this.batches = new RestoreBatches<Slot>(
+      host.kernel,
+      (slot, refused) => {
+        const message = refused ?? slot.message;
+        if (message === undefined) return;
+        this.failed = true;
+        this.host.err(lineReport(this.source, slot.line, message));
+      },
+      mode === 'stop-on-error' ? 1 : MAX_OUTSTANDING,
+    );
   }
 
   /** Runs every line of `input` (or up to the first failure); resolves with the exit status. */
@@ -88,9 +99,9 @@ export class ReportingRestore {
         await this.runLine(line, argv);
         if (this.stopped()) return REPORT_FAILED;
       }
-      await this.send();
+      await this.batches.send();
     }
-    await this.drain();
+    await this.batches.drain();
     return this.failed ? REPORT_FAILED : 0;
   }
 
@@ -101,57 +112,22 @@ export class ReportingRestore {
   private async runLine(line: number, argv: string[]): Promise<void> {
     const parsed = await this.host.parse(argv);
     if (isUsageError(parsed)) {
-      this.filling.push({ line, message: parsed.message === '' ? CRASH_TEXT : parsed.message });
-      if (this.mode === 'stop-on-error') await this.drain();
+      this.batches.note({ line, message: parsed.message === '' ? CRASH_TEXT : parsed.message });
+      if (this.mode === 'stop-on-error') await this.batches.drain();
       return;
     }
     const change = modificationOf(parsed);
     if (change) {
-      this.filling.push({ line, change: change.change, context: this.host.enterContext(change) });
+      const full = this.batches.add(change.change, this.host.enterContext(change), { line });
       // In stop mode the answer must be in before the next line is even parsed.
-      if (++this.requests >= this.batchLimit) await (this.mode === 'stop-on-error' ? this.drain() : this.send());
+      if (full) await (this.mode === 'stop-on-error' ? this.batches.drain() : this.batches.send());
       return;
     }
-    await this.drain();
+    await this.batches.drain();
     if (this.stopped()) return;
     const r = await this.host.execute(parsed, lineReport(this.source, line, ''));
     if (r.status === 0) return;
     this.failed = true;
     if (!r.printed) this.host.err(lineReport(this.source, line, `failed with ipvsadm exit status ${r.status}`));
-  }
-
-  /** Sends what was filled once the batch before it has answered (one batch in the kernel). */
-  private async send(): Promise<void> {
-    if (this.filling.length === 0) return;
-    const slots = this.filling;
-    this.filling = [];
-    this.requests = 0;
-    await this.inKernel;
-    this.inKernel = this.apply(slots);
-  }
-
-  private async drain(): Promise<void> {
-    await this.send();
-    await this.inKernel;
-  }
-
-  private async apply(slots: Slot[]): Promise<void> {
-    const changes: IpvsChange[] = [];
-    for (const s of slots) if (s.change) changes.push(s.change);
-    const results: OpResult[] = [];
-    if (changes.length > 0) await this.host.kernel.apply(changes, (i, r) => (results[i] = r));
-    let i = 0;
-    for (const s of slots) {
-      let message: string;
-      if (s.change) {
-        const r = results[i++];
-        if (r === undefined) continue;
-        const errno = kernelErrno(r);
-        if (errno === undefined) throw r;
-        message = ipvsErrorText(errno, s.context);
-      } else message = s.message;
-      this.failed = true;
-      this.host.err(lineReport(this.source, s.line, message));
-    }
   }
 }
