@@ -2,7 +2,7 @@
  * Where `-R` reads from with the `--input FILE` extension: the named file, or stdin for `-` or
  * without the option, and the name reports give it (`FILE`, or `<stdin>`).
  */
-import { constants as osConstants } from 'node:os';
+import { createRequire } from 'node:module';
 import { strerror } from './errors.js';
 import type { CliIo } from './main.js';
 import { STDIN_NAME } from './restore-report.js';
@@ -16,7 +16,9 @@ export interface RestoreInput {
 /** The strerror text of a Node file-system error (`ENOENT` → `No such file or directory`). */
 function reason(e: unknown): string {
   const code = (e as { code?: unknown } | null)?.code;
-  const errno = typeof code === 'string' ? (osConstants.errno as Record<string, number | undefined>)[code] : undefined;
+  // node:os only here, on a failure: loading it costs every command's start-up otherwise.
+  const { constants } = createRequire(import.meta.url)('node:os') as typeof import('node:os');
+  const errno = typeof code === 'string' ? (constants.errno as Record<string, number | undefined>)[code] : undefined;
   if (errno !== undefined) return strerror(errno);
   return e instanceof Error ? e.message : String(e);
 }

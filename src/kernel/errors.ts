@@ -1,11 +1,15 @@
-import { constants } from 'node:os';
+import { createRequire } from 'node:module';
 
-const errnoNames = new Map<number, string>(
-  Object.entries(constants.errno).map(([name, value]) => [value, name]),
-);
+let errnoNames: Map<number, string> | undefined;
 
 /** The symbolic name of an errno value, e.g. 17 → "EEXIST". */
 export function errnoName(errno: number): string {
+  // node:os is loaded on the first error, not by every command's start-up.
+  errnoNames ??= new Map(
+    Object.entries((createRequire(import.meta.url)('node:os') as typeof import('node:os')).constants.errno).map(
+      ([name, value]) => [value, name],
+    ),
+  );
   return errnoNames.get(errno) ?? `E${errno}`;
 }
 
