@@ -1,12 +1,13 @@
 /**
  * Loads the one-file bundle of the command-line programs (dist/ipvsadm.cjs) with a V8 code
  * cache beside it. Compiling the bundle is a large part of a single command's start-up on a
- * slow machine; the cache is written by the first run that finds it missing or stale, only where
- * the bundle itself lies (never a shared temporary directory, which another user could fill).
+ * slow machine; a cache is written by the first run of its kind that finds it missing or stale,
+ * only where the bundle itself lies (never a shared temporary directory, which another user
+ * could fill).
  */
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import Module = require('node:module');
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { Script } from 'node:vm';
 
 /** The programs' entry points (src/cli/system.ts): what bin/ipvsadm, -save and -restore run. */
@@ -16,10 +17,21 @@ export interface Programs {
   runRestore(): Promise<void>;
 }
 
+/**
+ * The program and its first option (`ipvsadm.a`, `ipvsadm.R`, `ipvsadm-save.n`): V8 caches the
+ * functions a run compiled, and a restore compiles others than an `-a`, so each kind of command
+ * keeps its own cache.
+ */
+function commandKind(): string {
+  const program = basename(process.argv[1] ?? '').replace(/[^A-Za-z-]/g, '') || 'ipvsadm';
+  const option = /^--([a-z][a-z-]{0,15})|^-([A-Za-z])/.exec(process.argv[2] ?? '');
+  return option ? `${program}.${option[1] ?? option[2]}` : program;
+}
+
 /** `dist/ipvsadm.cjs`, compiled from the cache when V8 accepts it; ipvsadm's bin/ entries call this. */
 export function loadPrograms(): Programs {
   const file = join(__dirname, '..', '..', 'ipvsadm.cjs');
-  const cacheFile = `${file}.${process.version}.cache`;
+  const cacheFile = `${file}.${process.version}.${commandKind()}.cache`;
   let cachedData: Buffer | undefined;
   try {
     cachedData = readFileSync(cacheFile);
