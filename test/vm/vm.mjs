@@ -15,6 +15,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -725,11 +726,14 @@ function cleanStaleRuns() {
   }
 }
 
-/** One VM at a time on this host (2 cores): a pid lock file in the cache. VM_NO_LOCK=1 skips it. */
+/**
+ * One VM at a time on this host (2 cores): a pid lock file in the system's temporary directory,
+ * shared by every clone (a lock in each clone's cache let a CI clone and a bench boot together).
+ * VM_NO_LOCK=1 skips it.
+ */
 async function acquireVmLock() {
   if (process.env.VM_NO_LOCK) return () => {};
-  const lock = path.join(CACHE, 'vm.lock');
-  mkdirp(CACHE);
+  const lock = path.join(os.tmpdir(), 'ipvsadm-node-vm.lock');
   let warned = false;
   for (;;) {
     try {
