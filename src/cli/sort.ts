@@ -7,7 +7,7 @@
  * the printed order depends on the dump order; reproducing it needs both the same algorithm and
  * the same comparator, which is what this module provides.
  */
-import { AF_INET6, isFwmarkKey, parseIPv6 } from '../wire/index.js';
+import { AF_INET6, isFwmarkKey, parseIPv6, writeIPv4 } from '../wire/index.js';
 import type { DestinationEntry, Family, ServiceEntry } from '../wire/index.js';
 
 /** A three-way comparison as C's qsort expects: negative, zero or positive. */
@@ -61,20 +61,12 @@ export function addressWords(family: Family, address: string): [number, number, 
   return out;
 }
 
-/** Dotted-quad text as one host-order word, read in place (a table sort reads every address). */
+const ipv4Bytes = new Uint8Array(4);
+const ipv4View = new DataView(ipv4Bytes.buffer);
+
+/** Dotted-quad text as one host-order word (0 when it is not one), without allocating. */
 function ipv4Word(address: string): number {
-  let word = 0;
-  let part = 0;
-  for (let i = 0; i < address.length; i++) {
-    const c = address.charCodeAt(i);
-    if (c === 0x2e) {
-      word = word * 256 + part;
-      part = 0;
-    } else {
-      part = part * 10 + (c - 0x30);
-    }
-  }
-  return word * 256 + part;
+  return writeIPv4(ipv4Bytes, 0, address) ? ipv4View.getUint32(0, false) : 0;
 }
 
 /**

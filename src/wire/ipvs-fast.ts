@@ -8,25 +8,16 @@
 import { AF_INET, IP_VS_CONN_F, IPPROTO, IPVS_CMD, IPVS_SVC_ATTR } from './constants.js';
 import { writeIPv4 } from './address.js';
 import { carve } from './attributes.js';
-import { ipvsRequest, serviceReference, type IpvsRequest } from './ipvs.js';
+import { DEFAULT_DEST_CONFIG, ipvsRequest, serviceReference, type IpvsRequest } from './ipvs.js';
 import { isFwmarkKey, type DestinationConfig, type DestinationKey, type ServiceConfig, type ServiceKey } from './types.js';
 
 /** Offsets inside the service nest as ipvs.ts writes it (AF, PROTOCOL, ADDR, PORT first). */
 const SVC = { protocol: 16, address: 24, port: 44, keyEnd: 48 } as const;
 
 /** Offsets inside NEW_DEST's attributes: the service nest (84 bytes), then the dest nest. */
-const DEST = { address: 100, port: 120, forward: 128, weight: 136, upper: 168, lower: 176, length: 180 } as const;
+const DEST = { address: 100, port: 120, forward: 128, weight: 136, upper: 168, lower: 176 } as const;
 
 const SAMPLE_KEY: ServiceKey = { family: AF_INET, protocol: IPPROTO.TCP, address: '0.0.0.0', port: 1 };
-const SAMPLE_DEST: DestinationConfig = {
-  forward: IP_VS_CONN_F.MASQ,
-  weight: 1,
-  upperThreshold: 0,
-  lowerThreshold: 0,
-  tunnelType: 0,
-  tunnelPort: 0,
-  tunnelFlags: 0,
-};
 
 let destTemplate: Uint8Array | undefined;
 /** A sample NEW_SERVICE (empty scheduler name): its key part and what follows the name. */
@@ -63,7 +54,7 @@ export function fastNewDest(
   if (forward === IP_VS_CONN_F.TUNNEL || config.tunnelType !== 0 || config.tunnelPort !== 0 || config.tunnelFlags !== 0) {
     return undefined;
   }
-  destTemplate ??= ipvsRequest.newDest(SAMPLE_KEY, { family: AF_INET, address: '0.0.0.0', port: 0 }, SAMPLE_DEST).attrs;
+  destTemplate ??= ipvsRequest.newDest(SAMPLE_KEY, { family: AF_INET, address: '0.0.0.0', port: 0 }, DEFAULT_DEST_CONFIG).attrs;
   const out = carve(destTemplate.length);
   out.set(destTemplate);
   const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
