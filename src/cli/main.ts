@@ -490,12 +490,14 @@ class Session {
     try {
       this.context = 'get-timeout';
       const timeouts = await this.kernel.getTimeouts();
-      const services = sortServices(await this.kernel.services());
+      // A save writes no counters: they are not decoded.
+      const services = sortServices(await this.kernel.services({ stats: false }));
       const withDests: ServiceWithDestinations[] = [];
       this.context = 'get-dests';
       await this.kernel.destinationsOfEach(
         services.map((s) => s.key),
         (i, dests) => (withDests[i] = { ...(services[i] as ServiceEntry), destinations: sortDestinations(dests) }),
+        { stats: false },
       );
       this.context = 'get-daemon';
       table = { timeouts, services: withDests, daemons: await this.kernel.daemons() };
