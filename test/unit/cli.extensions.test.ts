@@ -21,20 +21,9 @@ import { maskOption, restorableSchedFlags } from '../../src/cli/save-lossless.js
 import { saveScript } from '../../src/cli/save-script.js';
 import { AF_INET, AF_INET6 } from '../../src/wire/index.js';
 import { FakeIpvs } from './helpers/fake-ipvs.js';
-import { argv, filesResolver, run, testIo } from './helpers/cli-run.js';
+import { argv, filesResolver, kernelWith, run, testIo } from './helpers/cli-run.js';
 
 const TRY = "Try `ipvsadm -h' or 'ipvsadm --help' for more information.";
-
-/** A kernel with the given commands already applied (each must succeed). */
-async function kernelWith(...lines: string[]): Promise<FakeIpvs> {
-  const k = new FakeIpvs();
-  for (const l of lines) {
-    const r = await run(k, argv(l));
-    if (r.rc !== 0) throw new Error(`setup "${l}" failed: ${r.err}`);
-  }
-  k.calls.length = 0;
-  return k;
-}
 
 /** A table using everything plain -S loses or writes unrestorably. */
 const RICH = [

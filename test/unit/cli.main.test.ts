@@ -34,7 +34,7 @@ import {
   type ServiceKey,
 } from '../../src/wire/index.js';
 import { E, FakeIpvs } from './helpers/fake-ipvs.js';
-import { ETC_SERVICES, argv, filesResolver, run, testIo } from './helpers/cli-run.js';
+import { ETC_SERVICES, argv, filesResolver, kernelWith, run, testIo } from './helpers/cli-run.js';
 import { evidenceRuns, evidenceSection } from './helpers/evidence.js';
 import { FakeKernel, type Reply } from './helpers/fake-kernel.js';
 import { readTrace, type TracedMessage } from './helpers/strace-dec.js';
@@ -47,17 +47,6 @@ const INVALID = 'Invalid operation.  Possibly wrong module version, address not 
 const HEADER = 'IP Virtual Server version 1.2.1 (size=4096)\n';
 const TITLE = 'Prot LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n';
 const vip: ServiceKey = { family: AF_INET, protocol: 6, address: '10.0.0.1', port: 80 };
-
-/** A kernel with the given commands already applied (each must succeed). */
-async function kernelWith(...lines: string[]): Promise<FakeIpvs> {
-  const k = new FakeIpvs();
-  for (const l of lines) {
-    const r = await run(k, argv(l));
-    if (r.rc !== 0) throw new Error(`setup "${l}" failed: ${r.err}`);
-  }
-  k.calls.length = 0;
-  return k;
-}
 
 async function saved(k: FakeIpvs): Promise<string> {
   return (await run(k, ['-S', '-n'])).out;

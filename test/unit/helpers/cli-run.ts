@@ -114,4 +114,15 @@ export function argv(line: string): string[] {
   return line.split(/\s+/).filter((w) => w !== '');
 }
 
+/** A fake kernel with the given command lines already applied (each must succeed), its call log cleared. */
+export async function kernelWith(...lines: string[]): Promise<FakeIpvs> {
+  const k = new FakeIpvs();
+  for (const l of lines) {
+    const r = await run(k, argv(l));
+    if (r.rc !== 0) throw new Error(`setup "${l}" failed: ${r.err}`);
+  }
+  k.calls.length = 0;
+  return k;
+}
+
 export { FakeIpvs };
