@@ -90,6 +90,14 @@ export class GenlHandle {
     transport.setIdle(true);
   }
 
+  /**
+   * Whether requests are answered within the call that sends them (the transport reads the
+   * socket directly): overlapping dumps on more sockets then gains nothing.
+   */
+  get inline(): boolean {
+    return this.transport.sendNow !== undefined && this.transport.receiveNow !== undefined;
+  }
+
   /** Opens a socket and resolves the family (`IPVS` unless told otherwise). */
   static async open(options: HandleOptions = {}, familyName = IPVS_GENL_NAME): Promise<GenlHandle> {
     const transport = options.transport ?? openNetlinkTransport();
@@ -309,16 +317,49 @@ export class GenlHandle {
         }
       }
     }
-    this.transport.send(parts, (error) => {
-      if (!error) return;
-      const errno = (error as { errno?: number }).errno ?? 5; /* EIO */
-      for (const seq of seqs) {
-        const p = this.pending.get(seq);
-        if (!p) continue;
-        this.pending.delete(seq);
-        p.settle(new NetlinkError('socket', Math.abs(errno), `sendmsg: ${error.message}`), false);
+    if (this.inline) {
+      try {
+        this.transport.sendNow?.(parts);
+      } catch (e) {
+        this.sendFailed(seqs, e as Error);
+        return;
       }
+      this.drain(seqs[seqs.length - 1] as number);
+      return;
+    }
+    this.transport.send(parts, (error) => {
+      if (error) this.sendFailed(seqs, error);
     });
+  }
+
+  /**
+   * Reads the replies the kernel queued while it ran the request, until the answer to `lastSeq`
+   * is complete. Generic netlink answers inside sendmsg and produces a dump's next part inside
+   * the reader's recvmsg, so this normally never waits; should the socket run dry first, the
+   * event loop's reader takes over.
+   */
+  private drain(lastSeq: number): void {
+    while (this.pending.has(lastSeq)) {
+      let datagram: Uint8Array | undefined;
+      try {
+        datagram = this.transport.receiveNow?.();
+      } catch (e) {
+        this.fail(e as Error);
+        return;
+      }
+      if (datagram === undefined) return;
+      this.receive(datagram);
+    }
+  }
+
+  private sendFailed(seqs: number[], error: Error): void {
+    const errno = (error as { errno?: number }).errno ?? 5; /* EIO */
+    for (const seq of seqs) {
+      const p = this.pending.get(seq);
+      if (!p) continue;
+      this.pending.delete(seq);
+      p.settle(new NetlinkError('socket', Math.abs(errno), `sendmsg: ${error.message}`), false);
+    }
   }
 
   private receive(datagram: Uint8Array): void {

@@ -1,3 +1,4 @@
+import { readFileSync, readSync, readdirSync, readlinkSync, writevSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { NETLINK_GENERIC } from '../wire/index.js';
@@ -6,6 +7,14 @@ import { NETLINK_GENERIC } from '../wire/index.js';
 export interface Transport {
   /** Sends the buffers as one datagram (one sendmsg), so the kernel runs them in order. */
   send(parts: Uint8Array[], done: (error?: Error) => void): void;
+  /**
+   * Sends the buffers as one datagram now, in this thread, throwing on failure. Present when the
+   * socket's descriptor is known: generic netlink answers inside the sender's sendmsg, so the
+   * replies can be read straight after with `receiveNow`, without a turn of the event loop.
+   */
+  sendNow?(parts: Uint8Array[]): void;
+  /** One datagram already queued on the socket, or undefined when none is (EAGAIN). */
+  receiveNow?(): Uint8Array | undefined;
   onDatagram(listener: (datagram: Uint8Array) => void): void;
   onError(listener: (error: Error) => void): void;
   /** Lets the process exit while the socket is idle. */
@@ -16,6 +25,7 @@ export interface Transport {
 /** The `netlink` package's native socket (src/binding.cc), used without its JavaScript layers. */
 interface NativeNetlink {
   bind(port: number, groups: number): void;
+  address(): { port: number; groups: number };
   send(port: number, groups: number, data: Buffer[], done: (error?: Error) => void): void;
   setRecvBufferSize(size: number): void;
   ref(): void;
@@ -31,8 +41,9 @@ type NativeNetlinkClass = new (
 ) => NativeNetlink;
 
 /**
- * The read buffer, one page. The kernel sizes dump datagrams to the reader's buffer (at least a
- * page, at most 32 KiB), and the addon allocates and zeroes this much for every recvmsg. In an
+ * The read buffer, one page, for the addon's reads and ours. The kernel allocates each dump
+ * datagram at the size of the largest read it has seen (at least a page, at most 32 KiB), and the
+ * addon allocates and zeroes this much for every recvmsg. In an
  * A/B run under emulation (6.12, one boot), `-S -n` of 10,000 services took 16.4 s with 32 KiB
  * and 8.3 s with one page. No IPVS message comes near a page.
  */
@@ -86,7 +97,7 @@ export function openNetlinkTransport(): Transport {
   } catch {
     // A smaller buffer only lowers throughput: the handle's window keeps replies within it.
   }
-  return {
+  const transport: Transport = {
     send(parts, done) {
       socket.send(0, 0, parts.map(toBuffer), done);
     },
@@ -104,6 +115,60 @@ export function openNetlinkTransport(): Transport {
       socket.close();
     },
   };
+  const fd = descriptorOf(socket);
+  return fd === undefined ? transport : Object.assign(transport, inThisThread(fd));
+}
+
+/** sendNow/receiveNow on the socket's descriptor, beside the addon's event-loop half. */
+function inThisThread(fd: number): Required<Pick<Transport, 'sendNow' | 'receiveNow'>> {
+  const scratch = Buffer.allocUnsafe(DATAGRAM_BUFFER);
+  return {
+    sendNow(parts) {
+      // An unconnected netlink socket writes to the kernel (port 0), as the addon's send does.
+      writevSync(fd, parts);
+    },
+    receiveNow() {
+      let size: number;
+      try {
+        size = readSync(fd, scratch, 0, DATAGRAM_BUFFER, null);
+      } catch (e) {
+        // The addon's poller made the descriptor non-blocking: nothing queued is EAGAIN.
+        if ((e as NodeJS.ErrnoException).code === 'EAGAIN') return undefined;
+        throw e;
+      }
+      // A copy: the decoders keep views into what they are given.
+      return new Uint8Array(scratch.subarray(0, size));
+    },
+  };
+}
+
+/**
+ * The descriptor of the addon's socket, which the addon does not expose: the kernel lists the
+ * socket (protocol, port) with its inode in /proc/self/net/netlink, and /proc/self/fd links the
+ * inode to a descriptor. Undefined when either is unreadable: the socket then works only through
+ * the event loop.
+ */
+function descriptorOf(socket: NativeNetlink): number | undefined {
+  try {
+    const port = String(socket.address().port);
+    const [header = '', ...rows] = readFileSync('/proc/self/net/netlink', 'latin1').split('\n');
+    const column = header.trim().split(/\s+/);
+    const [eth, pid, ino] = [column.indexOf('Eth'), column.indexOf('Pid'), column.indexOf('Inode')];
+    if (eth < 0 || pid < 0 || ino < 0) return undefined;
+    const row = rows.map((r) => r.trim().split(/\s+/)).find((f) => f[eth] === String(NETLINK_GENERIC) && f[pid] === port);
+    if (!row) return undefined;
+    const link = `socket:[${row[ino]}]`;
+    for (const name of readdirSync('/proc/self/fd')) {
+      try {
+        if (readlinkSync(`/proc/self/fd/${name}`) === link) return Number(name);
+      } catch {
+        // the directory's own descriptor, closed by now
+      }
+    }
+  } catch {
+    // no /proc
+  }
+  return undefined;
 }
 
 function toBuffer(part: Uint8Array): Buffer {

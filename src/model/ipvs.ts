@@ -128,9 +128,9 @@ export class Ipvs {
     return out;
   }
 
-  /** This handle plus up to DUMP_SOCKETS-1 more for `work` dumps; only one with an injected transport. */
+  /** This handle plus up to DUMP_SOCKETS-1 more for `work` dumps; only one with an injected or inline transport. */
   private async dumpHandles(work: number): Promise<GenlHandle[]> {
-    const wanted = this.options.transport ? 1 : Math.min(DUMP_SOCKETS, Math.max(1, work));
+    const wanted = this.options.transport || this.handle.inline ? 1 : Math.min(DUMP_SOCKETS, Math.max(1, work));
     while (this.dumpers.length + 1 < wanted) {
       this.dumpers.push(await GenlHandle.open({ ...this.options, familyId: this.handle.familyId }));
     }
