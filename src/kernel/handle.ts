@@ -147,6 +147,50 @@ export class GenlHandle {
   }
 
   /**
+   * `requestEach` finished within the call when the socket answers inline and nothing else is
+   * using it: no promise and no turn of the event loop per request, which is most of a
+   * whole-table listing's cost. Returns a promise only when the work could not end here.
+   */
+  requestEachNow(req: IpvsRequest, onData: (attrs: Uint8Array) => void, onRestart?: () => void): Promise<void> | undefined {
+    if (!this.inline || this.active > 0 || this.waiters.length > 0 || this.failure || this.closed) {
+      return this.requestEach(req, onData, onRestart);
+    }
+    const flags = NLM_F.REQUEST | NLM_F.ACK | (req.dump ? NLM_F.DUMP : 0);
+    const operation = operationName(req.cmd);
+    for (let attempt = 0; ; attempt++) {
+      let outcome: { error: NetlinkError | undefined; interrupted: boolean } | undefined;
+      const seq = this.allocSeq();
+      const pending: Pending = {
+        operation,
+        onData,
+        interrupted: false,
+        settle: (error, interrupted) => (outcome = { error, interrupted }),
+      };
+      this.active++;
+      this.exclusiveActive = true;
+      this.pending.set(seq, pending);
+      this.transmit([encodeGenlMessage(this.familyId, flags, seq, req.cmd, IPVS_GENL_VERSION, req.attrs)], [seq]);
+      if (outcome === undefined) {
+        // The socket ran dry before the answer was complete: the event loop's reader finishes it.
+        return new Promise<boolean>((resolve, reject) => {
+          pending.settle = (error, interrupted) => (error ? reject(error) : resolve(interrupted));
+        })
+          .finally(() => this.release(true))
+          .then((interrupted) => {
+            if (!interrupted) return undefined;
+            onRestart?.();
+            return this.requestEach(req, onData, onRestart);
+          });
+      }
+      this.release(true);
+      if (outcome.error) throw outcome.error;
+      if (!outcome.interrupted) return undefined;
+      if (attempt >= DUMP_RETRIES) throw new NetlinkError(operation, 4 /* EINTR */, 'dump kept being interrupted');
+      onRestart?.();
+    }
+  }
+
+  /**
    * Runs modifying requests in order, packing up to `window` (≤ MAX_OUTSTANDING) of them into
    * one sendmsg with an ACK asked only of the last: the kernel answers only failures, keyed by
    * seq, and the final ACK proves every earlier message was processed. `onResult` gets every
@@ -179,7 +223,8 @@ export class GenlHandle {
     if (this.closed) return;
     this.closed = true;
     this.transport.close();
-    this.rejectAll(new NetlinkError('close', 9 /* EBADF */, 'socket closed'));
+    // Built only when someone waits: a NetlinkError loads node:os for its errno name.
+    if (this.pending.size > 0) this.rejectAll(new NetlinkError('close', 9 /* EBADF */, 'socket closed'));
   }
 
   // ------------------------------------------------------------------------------------------

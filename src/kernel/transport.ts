@@ -1,6 +1,7 @@
-import { readFileSync, readSync, readdirSync, readlinkSync, writevSync } from 'node:fs';
+import { closeSync, openSync, readSync, readdirSync, readlinkSync, writevSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { NETLINK_GENERIC } from '../wire/index.js';
 
 /** What the handle needs from a datagram socket; the real one is the `netlink` package's addon. */
@@ -60,15 +61,30 @@ let nativeClass: NativeNetlinkClass | undefined;
  */
 function loadNative(): NativeNetlinkClass {
   if (nativeClass) return nativeClass;
-  const require = createRequire(import.meta.url);
-  const root = dirname(require.resolve('netlink/package.json'));
-  let binding: { NativeNetlink: NativeNetlinkClass };
-  try {
-    binding = require(join(root, 'prebuilds', `${process.platform}-${process.arch}`, 'node.napi.node')) as typeof binding;
-  } catch {
-    binding = (require('node-gyp-build') as (dir: string) => typeof binding)(root);
+  const prebuild = join('prebuilds', `${process.platform}-${process.arch}`, 'node.napi.node');
+  let binding: { NativeNetlink: NativeNetlinkClass } | undefined;
+  // Where `npm ci` puts it, relative to dist/src/kernel or to the bundle in dist/, tried first:
+  // resolving the package walks node_modules, which a one-command start-up notices.
+  for (const up of ['../../..', '..']) {
+    const module = { exports: {} as typeof binding };
+    try {
+      process.dlopen(module, join(dirname(fileURLToPath(import.meta.url)), up, 'node_modules', 'netlink', prebuild));
+      binding = module.exports;
+      break;
+    } catch {
+      // not there
+    }
   }
-  nativeClass = binding.NativeNetlink;
+  if (!binding) {
+    const require = createRequire(import.meta.url);
+    const root = dirname(require.resolve('netlink/package.json'));
+    try {
+      binding = require(join(root, prebuild)) as typeof binding;
+    } catch {
+      binding = (require('node-gyp-build') as (dir: string) => typeof binding)(root);
+    }
+  }
+  nativeClass = (binding as { NativeNetlink: NativeNetlinkClass }).NativeNetlink;
   return nativeClass;
 }
 
@@ -151,16 +167,18 @@ function inThisThread(fd: number): Required<Pick<Transport, 'sendNow' | 'receive
 function descriptorOf(socket: NativeNetlink): number | undefined {
   try {
     const port = String(socket.address().port);
-    const [header = '', ...rows] = readFileSync('/proc/self/net/netlink', 'latin1').split('\n');
+    const [header = '', ...rows] = readProcFile('/proc/self/net/netlink').split('\n');
     const column = header.trim().split(/\s+/);
     const [eth, pid, ino] = [column.indexOf('Eth'), column.indexOf('Pid'), column.indexOf('Inode')];
     if (eth < 0 || pid < 0 || ino < 0) return undefined;
     const row = rows.map((r) => r.trim().split(/\s+/)).find((f) => f[eth] === String(NETLINK_GENERIC) && f[pid] === port);
     if (!row) return undefined;
     const link = `socket:[${row[ino]}]`;
-    for (const name of readdirSync('/proc/self/fd')) {
+    // The socket is usually the newest descriptor: look from the highest down.
+    const names = readdirSync('/proc/self/fd');
+    for (let i = names.length - 1; i >= 0; i--) {
       try {
-        if (readlinkSync(`/proc/self/fd/${name}`) === link) return Number(name);
+        if (readlinkSync(`/proc/self/fd/${names[i] as string}`) === link) return Number(names[i]);
       } catch {
         // the directory's own descriptor, closed by now
       }
@@ -169,6 +187,23 @@ function descriptorOf(socket: NativeNetlink): number | undefined {
     // no /proc
   }
   return undefined;
+}
+
+/** A /proc file read with plain reads (readFileSync goes through stat and a chunk list for these). */
+function readProcFile(path: string): string {
+  const fd = openSync(path, 'r');
+  try {
+    const chunks: Buffer[] = [];
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(16384);
+      const n = readSync(fd, chunk, 0, chunk.length, null);
+      if (n === 0) break;
+      chunks.push(chunk.subarray(0, n));
+    }
+    return Buffer.concat(chunks).toString('latin1');
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function toBuffer(part: Uint8Array): Buffer {

@@ -82,8 +82,9 @@ export class Ipvs {
 
   /**
    * The real servers of many services, as `ipvsadm -L -n` and `-S -n` fetch them for a whole
-   * table, but overlapped: up to DUMP_SOCKETS dumps at once, each on its own socket (the kernel
-   * runs one dump per socket). `onEach` gets every list in input order. At the first failure
+   * table: one after the other within the call where the socket answers inline, otherwise
+   * overlapped, up to DUMP_SOCKETS dumps at once, each on its own socket (the kernel runs one
+   * dump per socket). `onEach` gets every list in input order. At the first failure
    * the lists before it are still delivered, then the failure is thrown.
    */
   async destinationsOfEach(
@@ -92,6 +93,18 @@ export class Ipvs {
     options: ListOptions = {},
   ): Promise<void> {
     const stats = options.stats ?? true;
+    if (this.handle.inline) {
+      // Each dump ends within its call: one socket, one plain loop.
+      for (let i = 0; i < services.length; i++) {
+        const key = services[i] as ServiceKey;
+        let out: DestinationEntry[] = [];
+        const decode = (a: Uint8Array): number => out.push(decodeDestination(a, key.family, stats));
+        const rest = this.handle.requestEachNow(ipvsRequest.getDests(key), decode, () => (out = []));
+        if (rest) await rest;
+        onEach(i, out);
+      }
+      return;
+    }
     const handles = await this.dumpHandles(services.length);
     const done = new Map<number, DestinationEntry[]>();
     let next = 0;
@@ -128,9 +141,9 @@ export class Ipvs {
     return out;
   }
 
-  /** This handle plus up to DUMP_SOCKETS-1 more for `work` dumps; only one with an injected or inline transport. */
+  /** This handle plus up to DUMP_SOCKETS-1 more for `work` dumps; only one with an injected transport. */
   private async dumpHandles(work: number): Promise<GenlHandle[]> {
-    const wanted = this.options.transport || this.handle.inline ? 1 : Math.min(DUMP_SOCKETS, Math.max(1, work));
+    const wanted = this.options.transport ? 1 : Math.min(DUMP_SOCKETS, Math.max(1, work));
     while (this.dumpers.length + 1 < wanted) {
       this.dumpers.push(await GenlHandle.open({ ...this.options, familyId: this.handle.familyId }));
     }
