@@ -18,7 +18,7 @@ import {
   type ServiceEntry,
   type ServiceKey,
 } from '../../src/wire/index.js';
-import { FakeKernel, until, type IpvsCall, type Reply } from './helpers/fake-kernel.js';
+import { FakeKernel, InlineKernel, until, type IpvsCall, type Reply } from './helpers/fake-kernel.js';
 import { destinationReply, serviceReply } from './helpers/kernel-replies.js';
 
 const vip: ServiceKey = { family: AF_INET, protocol: 6, address: '10.0.0.1', port: 80 };
@@ -27,8 +27,8 @@ const fwmarkService = (mark: number): Uint8Array => serviceReply({ family: AF_IN
 const fwmarks = (list: ServiceEntry[]): number[] => list.map((s) => ('fwmark' in s.key ? s.key.fwmark : -1));
 
 /** A kernel with a small IPVS table that answers every read command as spec 7.5 describes. */
-function tableKernel(services = 3): FakeKernel {
-  return new FakeKernel((call: IpvsCall): Reply => {
+function tableKernel(services = 3, Kernel: typeof FakeKernel = FakeKernel): FakeKernel {
+  return new Kernel((call: IpvsCall): Reply => {
     switch (call.cmd) {
       case IPVS_CMD.GET_INFO:
         return { kind: 'ok', data: [infoAttrs], dataCmd: IPVS_CMD.SET_INFO };
@@ -439,3 +439,87 @@ describe('socket failures and concurrency', () => {
     ]);
   });
 });
+
+describe('a socket that answers inline (sendNow/receiveNow)', () => {
+  it('lists the whole table without a turn of the event loop, equal to the evented listing', async () => {
+    const evented = await Ipvs.open({ transport: tableKernel(50) });
+    const kernel = tableKernel(50, InlineKernel) as InlineKernel;
+    const ipvs = await Ipvs.open({ transport: kernel });
+    expect(await ipvs.list()).toEqual(await evented.list());
+    expect(kernel.deliveredByLoop).toBe(0);
+    // GETFAMILY, the service dump, 50 destination dumps: all read inline.
+    expect(kernel.calls.filter((c) => c.cmd === IPVS_CMD.GET_DEST)).toHaveLength(50);
+    expect(kernel.violations).toEqual([]);
+  });
+
+  for (const dryAfter of [0, 1, 2, 5, 40]) {
+    it(`a socket that runs dry after ${dryAfter} datagrams hands the rest to the event loop, nothing lost`, async () => {
+      const evented = await Ipvs.open({ transport: tableKernel(20) });
+      const kernel = tableKernel(20, InlineKernel) as InlineKernel;
+      kernel.dryAfter = dryAfter;
+      const ipvs = await Ipvs.open({ transport: kernel });
+      expect(await within(ipvs.list())).toEqual(await evented.list());
+      if (dryAfter < 40) expect(kernel.deliveredByLoop).toBeGreaterThan(0);
+      expect(kernel.violations).toEqual([]);
+    });
+  }
+
+  it('an interrupted inline dump is retried and keeps only the retry', async () => {
+    const kernel = new InlineKernel((call) =>
+      call.index < 2
+        ? { kind: 'dump', cmd: IPVS_CMD.NEW_DEST, entries: [], intr: [-1] }
+        : { kind: 'dump', cmd: IPVS_CMD.NEW_DEST, entries: [] },
+    );
+    const handle = await GenlHandle.open({ transport: kernel, familyId: kernel.familyId });
+    let restarts = 0;
+    const rest = handle.requestEachNow(ipvsRequest.getDests(vip), () => undefined, () => restarts++);
+    expect(rest).toBeUndefined();
+    expect(restarts).toBe(2);
+  });
+
+  it('a refusal of an inline dump throws NetlinkError within the call and the socket stays usable', async () => {
+    const kernel = new InlineKernel((call) =>
+      call.index === 0 ? { kind: 'dump', cmd: IPVS_CMD.NEW_DEST, entries: [], doneErrno: 3 } : { kind: 'ok' },
+    );
+    const handle = await GenlHandle.open({ transport: kernel, familyId: kernel.familyId });
+    let thrown: unknown;
+    try {
+      handle.requestEachNow(ipvsRequest.getDests(vip), () => undefined);
+    } catch (e) {
+      thrown = e;
+    }
+    expect(thrown).toBeInstanceOf(NetlinkError);
+    expect((thrown as NetlinkError).errno).toBe(3);
+    await handle.request(ipvsRequest.flush());
+    expect(kernel.deliveredByLoop).toBe(0);
+  });
+
+  it('pipelines report the same per-index failures inline as evented', async () => {
+    const failing = new Set([0, 127, 128, 299]);
+    const make = (Kernel: typeof FakeKernel): FakeKernel =>
+      new Kernel((call) => (failing.has(decodeTimeouts(call.attrs).tcp) ? { kind: 'error', errno: 22, capped: true } : { kind: 'ok' }));
+    const outcomes = async (kernel: FakeKernel): Promise<(number | undefined)[]> => {
+      const handle = await GenlHandle.open({ transport: kernel });
+      const seen: (number | undefined)[] = [];
+      const reqs = Array.from({ length: 300 }, (_, i) => ipvsRequest.setConfig({ tcp: i, tcpFin: 0, udp: 0 }));
+      await handle.pipeline(reqs, (_i, r) => seen.push(r?.errno));
+      return seen;
+    };
+    const inline = make(InlineKernel) as InlineKernel;
+    const seen = await outcomes(inline);
+    expect(seen).toEqual(await outcomes(make(FakeKernel)));
+    expect(seen.filter((e) => e === 22)).toHaveLength(4);
+    expect(inline.deliveredByLoop).toBe(0);
+    expect(inline.violations).toEqual([]);
+  });
+
+  it('a failing sendNow rejects that request with the socket errno and leaves the handle usable', async () => {
+    const kernel = new InlineKernel();
+    const handle = await GenlHandle.open({ transport: kernel, familyId: kernel.familyId });
+    kernel.sendError = Object.assign(new Error('ENOBUFS'), { errno: -105 });
+    const e = await rejection(handle.request(ipvsRequest.flush()));
+    expect(e.errno).toBe(105);
+    await handle.request(ipvsRequest.flush());
+  });
+});
+

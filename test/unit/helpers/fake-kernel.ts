@@ -294,21 +294,60 @@ export class FakeKernel implements Transport {
     this.queue.push({ datagram: nlmsg(NLMSG.ERROR, flags, seq, body), finals: [seq] });
   }
 
+  /** Datagrams handed over through onDatagram (the event loop's reader). */
+  deliveredByLoop = 0;
+
+  /** The next queued datagram, its requests marked answered. */
+  protected takeNext(): Uint8Array | undefined {
+    const next = this.queue.shift();
+    if (!next) return undefined;
+    for (const seq of next.finals) {
+      this.outstanding.delete(seq);
+      if (this.dumpSeq === seq) this.dumpSeq = undefined;
+    }
+    return next.datagram;
+  }
+
   /** Delivers queued datagrams one per macrotask, so the handle may act between them. */
   private pump(): void {
     if (this.pumping) return;
     this.pumping = true;
     setImmediate(() => {
       this.pumping = false;
-      const next = this.queue.shift();
+      const next = this.takeNext();
       if (!next) return;
-      for (const seq of next.finals) {
-        this.outstanding.delete(seq);
-        if (this.dumpSeq === seq) this.dumpSeq = undefined;
+      if (!this.closed) {
+        this.deliveredByLoop++;
+        this.datagramListener?.(next);
       }
-      if (!this.closed) this.datagramListener?.(next.datagram);
       if (this.queue.length > 0) this.pump();
     });
+  }
+}
+
+/**
+ * A FakeKernel whose socket also answers inline (sendNow/receiveNow), as the real transport does
+ * once it knows its descriptor. After `dryAfter` datagrams receiveNow finds nothing, as a socket
+ * that ran dry, and the rest comes through the event loop.
+ */
+export class InlineKernel extends FakeKernel {
+  dryAfter = Number.POSITIVE_INFINITY;
+  readInline = 0;
+
+  sendNow(parts: Uint8Array[]): void {
+    if (this.sendError) {
+      const e = this.sendError;
+      this.sendError = undefined;
+      throw e;
+    }
+    this.send(parts, () => undefined);
+  }
+
+  receiveNow(): Uint8Array | undefined {
+    if (this.readInline >= this.dryAfter) return undefined;
+    const next = this.takeNext();
+    if (next) this.readInline++;
+    return next;
   }
 }
 
