@@ -290,15 +290,23 @@ function maskText(netmask: Netmask, family: Family): string | undefined {
 
 /** Service counters: the 64-bit nest if the kernel sent it, else the 32-bit one. */
 function serviceCounters(stats64: Stats | undefined, stats: Stats | undefined): Counters {
-  return { ...(stats64 ?? stats ?? ZERO_STATS) };
+  const s = stats64 ?? stats;
+  return s === undefined ? NO_COUNTERS : { ...s };
 }
+
+/**
+ * The counters of an entry decoded without them (`-S`, `-L` without --stats/--rate): one shared
+ * object, so a big listing does no 64-bit arithmetic per line.
+ */
+const NO_COUNTERS: Counters = Object.freeze({ ...ZERO_STATS });
 
 /**
  * Real-server counters: ipvsadm reads the 64-bit nest with its 32-bit reader, so connections,
  * packets and all rates keep only their low 32 bits; the byte counters are whole.
  */
 function destinationCounters(stats64: Stats | undefined, stats: Stats | undefined): Counters {
-  const s = stats64 ?? stats ?? ZERO_STATS;
+  const s = stats64 ?? stats;
+  if (s === undefined) return NO_COUNTERS;
   return {
     conns: s.conns & U32,
     inPkts: s.inPkts & U32,
