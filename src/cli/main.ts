@@ -86,7 +86,8 @@ export type IpvsLike = Pick<
 
 /** Where text goes: `process.stdout` / `process.stderr` or a test's collector. */
 export interface TextSink {
-  write(text: string): unknown;
+  /** Bytes come only in stdout's blocks (CliIo.stdoutBlock), which may end inside a character. */
+  write(text: string | Uint8Array): unknown;
 }
 
 /** Everything a run needs from outside the process. */
@@ -99,8 +100,14 @@ export interface CliIo {
   stderr: TextSink;
   /** Only POSIXLY_CORRECT / POSIX_ME_HARDER are consulted. */
   env: Record<string, string | undefined>;
-  /** When false, stdout is held until the run ends (spec §1.3). */
+  /** When false, stdout is held until the run ends (spec §1.3), or in blocks (`stdoutBlock`). */
   stdoutIsTTY: boolean;
+  /**
+   * The buffer C stdio gives a stdout that is not a terminal: st_blksize, at most BUFSIZ (8192).
+   * ipvsadm's output then reaches the file in the same blocks: a block is written when more
+   * text arrives than fits, the rest at exit. Absent: everything is held until the end.
+   */
+  stdoutBlock?: number;
   /** Opens the IPVS family (`Ipvs.open`). */
   openKernel: () => Promise<IpvsLike>;
   /** Reads a whole file as text (`/proc/net/ip_vs_conn`); throws when it cannot be opened. */
@@ -134,6 +141,10 @@ const ok: Outcome = { status: EXIT.OK };
 /** stdout as C stdio handles it: straight through on a terminal, else held until the end. */
 class Output {
   private held: string[] = [];
+  /** In block mode: bytes of `held` plus `carry`. */
+  private heldBytes = 0;
+  /** In block mode: what a block write left over (under a block, maybe part of a character). */
+  private carry: Buffer | undefined;
   /** Put before every error line: `FILE:LINE: ` while a reporting `-R` runs a line. */
   prefix = '';
   /** Error lines written so far. */
@@ -143,8 +154,22 @@ class Output {
 
   out(text: string): void {
     if (text === '') return;
-    if (this.io.stdoutIsTTY) this.io.stdout.write(text);
-    else this.held.push(text);
+    if (this.io.stdoutIsTTY) {
+      this.io.stdout.write(text);
+      return;
+    }
+    this.held.push(text);
+    const block = this.io.stdoutBlock;
+    if (block === undefined) return;
+    this.heldBytes += Buffer.byteLength(text);
+    // glibc's fully buffered stream: once the text no longer fits, the full buffer and any
+    // further whole blocks are written; what is left (under a block) waits.
+    if (this.heldBytes <= block) return;
+    const all = this.takeHeld();
+    const keep = all.length % block;
+    this.io.stdout.write(all.subarray(0, all.length - keep));
+    this.carry = keep > 0 ? Buffer.from(all.subarray(all.length - keep)) : undefined;
+    this.heldBytes = keep;
   }
 
   /** One error line on stderr (unbuffered). */
@@ -154,10 +179,22 @@ class Output {
   }
 
   flush(): void {
-    if (this.held.length === 0) return;
-    const text = this.held.join('');
+    if (this.carry !== undefined) {
+      this.io.stdout.write(this.takeHeld());
+    } else if (this.held.length > 0) {
+      const text = this.held.join('');
+      this.held = [];
+      this.io.stdout.write(text);
+    }
+    this.heldBytes = 0;
+  }
+
+  private takeHeld(): Buffer {
+    const text = Buffer.from(this.held.join(''));
     this.held = [];
-    this.io.stdout.write(text);
+    const carry = this.carry;
+    this.carry = undefined;
+    return carry === undefined ? text : Buffer.concat([carry, text]);
   }
 }
 

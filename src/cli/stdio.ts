@@ -22,9 +22,9 @@ function errnoCode(e: unknown): string | undefined {
 export function descriptorSink(fd: 1 | 2): TextSink {
   let stream: NodeJS.WriteStream | undefined;
   return {
-    write(text: string) {
+    write(text: string | Uint8Array) {
       if (stream) return stream.write(text);
-      const bytes = Buffer.from(text, 'utf8');
+      const bytes = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
       let done = 0;
       while (done < bytes.length) {
         try {
@@ -42,6 +42,19 @@ export function descriptorSink(fd: 1 | 2): TextSink {
       return true;
     },
   };
+}
+
+/**
+ * The buffer glibc gives a fully buffered stream on `fd`: st_blksize when it is below BUFSIZ
+ * (8192), else BUFSIZ; undefined when the descriptor cannot be examined.
+ */
+export function stdioBlock(fd: number): number | undefined {
+  try {
+    const { blksize } = fstatSync(fd);
+    return blksize > 0 && blksize < 8192 ? blksize : 8192;
+  } catch {
+    return undefined;
+  }
 }
 
 /** isatty(fd), loading the tty module only for character devices (terminals are among them). */

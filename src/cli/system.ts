@@ -6,7 +6,7 @@
 import { accessSync, constants as fsConstants, readFileSync } from 'node:fs';
 import { basename, delimiter, isAbsolute, join, resolve } from 'node:path';
 import { main, type CliIo, type IpvsLike } from './main.js';
-import { descriptorSink, isTerminal, stdinChunks } from './stdio.js';
+import { descriptorSink, isTerminal, stdinChunks, stdioBlock } from './stdio.js';
 
 /**
  * argv[0] as the user typed it, as far as it can be recovered. A script started through its
@@ -71,6 +71,7 @@ export function processIo(argv0: string): CliIo {
     stderr: descriptorSink(2),
     env: process.env,
     stdoutIsTTY: isTerminal(1),
+    stdoutBlock: stdioBlock(1),
     openKernel,
     readFile: (path) => readFileSync(path, 'utf8'),
     modprobe: modprobeIpvs,

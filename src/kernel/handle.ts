@@ -38,6 +38,8 @@ export interface HandleOptions {
   trace?: (line: string) => void;
   /** The family id another handle already resolved: this one then skips GETFAMILY. */
   familyId?: number;
+  /** Read size of a real socket (SMALL_DATAGRAMS unless told); see transport.ts. */
+  datagramSize?: number;
 }
 
 /** Outcome of one operation of a pipeline: undefined for success, or the kernel's refusal. */
@@ -100,7 +102,7 @@ export class GenlHandle {
 
   /** Opens a socket and resolves the family (`IPVS` unless told otherwise). */
   static async open(options: HandleOptions = {}, familyName = IPVS_GENL_NAME): Promise<GenlHandle> {
-    const transport = options.transport ?? openNetlinkTransport();
+    const transport = options.transport ?? openNetlinkTransport(options.datagramSize);
     const trace =
       options.trace ?? (process.env.IPVS_DEBUG ? (line: string) => process.stderr.write(`ipvs: ${line}\n`) : undefined);
     const handle = new GenlHandle(transport, trace, options.familyId ?? 0);

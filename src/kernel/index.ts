@@ -1,4 +1,4 @@
 /** The kernel layer: one generic-netlink socket handle for IPVS. */
 export * from './errors.js';
 export * from './handle.js';
-export type { Transport } from './transport.js';
+export { LARGE_DATAGRAMS, SMALL_DATAGRAMS, type Transport } from './transport.js';

@@ -42,13 +42,18 @@ type NativeNetlinkClass = new (
 ) => NativeNetlink;
 
 /**
- * The read buffer, one page, for the addon's reads and ours. The kernel allocates each dump
- * datagram at the size of the largest read it has seen (at least a page, at most 32 KiB), and the
- * addon allocates and zeroes this much for every recvmsg. In an
- * A/B run under emulation (6.12, one boot), `-S -n` of 10,000 services took 16.4 s with 32 KiB
- * and 8.3 s with one page. No IPVS message comes near a page.
+ * The default read size, one page, for the addon's reads and ours. The kernel allocates each dump
+ * datagram at the size of the largest read the socket has seen (at least a page, at most 32 KiB),
+ * with a fresh zeroed buffer, and the addon allocates and zeroes this much for every recvmsg. In
+ * an A/B run under emulation (6.12, one boot), `-S -n` of 10,000 services took 16.4 s with 32 KiB
+ * and 8.3 s with one page: real-server dumps are small and many.
  */
-const DATAGRAM_BUFFER = 4096;
+export const SMALL_DATAGRAMS = 4096;
+/**
+ * For the one long dump of a listing, the services: the kernel restarts that walk from the head
+ * of its hash table for every datagram, so 8 times fewer datagrams skip 8 times fewer entries.
+ */
+export const LARGE_DATAGRAMS = 32768;
 /** Asked for; the kernel caps it at net.core.rmem_max (doubled). */
 const RECV_BUFFER = 4 * 1024 * 1024;
 
@@ -88,14 +93,14 @@ function loadNative(): NativeNetlinkClass {
   return nativeClass;
 }
 
-/** Opens a generic-netlink socket; the kernel picks its port (bind to 0). */
-export function openNetlinkTransport(): Transport {
+/** Opens a generic-netlink socket reading datagrams of up to `datagramSize` bytes; the kernel picks its port (bind to 0). */
+export function openNetlinkTransport(datagramSize = SMALL_DATAGRAMS): Transport {
   let datagramListener: (datagram: Uint8Array) => void = () => undefined;
   let errorListener: (error: Error) => void = () => undefined;
   const Native = loadNative();
   const socket = new Native(
     NETLINK_GENERIC,
-    DATAGRAM_BUFFER,
+    datagramSize,
     (msg, info) => {
       if (info.truncated !== undefined) errorListener(new Error('netlink datagram truncated'));
       else datagramListener(msg);
@@ -132,12 +137,12 @@ export function openNetlinkTransport(): Transport {
     },
   };
   const fd = descriptorOf(socket);
-  return fd === undefined ? transport : Object.assign(transport, inThisThread(fd));
+  return fd === undefined ? transport : Object.assign(transport, inThisThread(fd, datagramSize));
 }
 
 /** sendNow/receiveNow on the socket's descriptor, beside the addon's event-loop half. */
-function inThisThread(fd: number): Required<Pick<Transport, 'sendNow' | 'receiveNow'>> {
-  const scratch = Buffer.allocUnsafe(DATAGRAM_BUFFER);
+function inThisThread(fd: number, datagramSize: number): Required<Pick<Transport, 'sendNow' | 'receiveNow'>> {
+  const scratch = Buffer.allocUnsafe(datagramSize);
   return {
     sendNow(parts) {
       // An unconnected netlink socket writes to the kernel (port 0), as the addon's send does.
@@ -146,7 +151,7 @@ function inThisThread(fd: number): Required<Pick<Transport, 'sendNow' | 'receive
     receiveNow() {
       let size: number;
       try {
-        size = readSync(fd, scratch, 0, DATAGRAM_BUFFER, null);
+        size = readSync(fd, scratch, 0, datagramSize, null);
       } catch (e) {
         // The addon's poller made the descriptor non-blocking: nothing queued is EAGAIN.
         if ((e as NodeJS.ErrnoException).code === 'EAGAIN') return undefined;

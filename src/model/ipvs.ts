@@ -1,4 +1,4 @@
-import { GenlHandle, NetlinkError, type HandleOptions, type OpResult } from '../kernel/index.js';
+import { GenlHandle, LARGE_DATAGRAMS, NetlinkError, SMALL_DATAGRAMS, type HandleOptions, type OpResult } from '../kernel/index.js';
 /** The pipelining window and the per-operation result of `Ipvs.apply` (ipvsadm -R's batches). */
 export { MAX_OUTSTANDING, type OpResult } from '../kernel/index.js';
 import { changeRequest, type IpvsChange } from './changes.js';
@@ -25,6 +25,12 @@ import {
 
 /** Sockets dumping real servers at once for a whole-table listing. */
 const DUMP_SOCKETS = 4;
+/**
+ * Above this many services, an inline listing dumps the real servers on a socket of its own that
+ * reads small datagrams: the first socket's large reads suit the service dump, but would make the
+ * kernel allocate 32 KiB for each real-server dump's every datagram.
+ */
+const OWN_DEST_SOCKET_FROM = 32;
 
 /** What a listing needs decoded: `stats: false` skips the counters (`ipvsadm -S`, `-L` without --stats/--rate). */
 export interface ListOptions {
@@ -51,7 +57,7 @@ export class Ipvs {
 
   /** Opens a netlink socket and resolves the IPVS family (what every ipvsadm run does first). */
   static async open(options: HandleOptions = {}): Promise<Ipvs> {
-    return new Ipvs(await GenlHandle.open(options), options);
+    return new Ipvs(await GenlHandle.open({ datagramSize: LARGE_DATAGRAMS, ...options }), options);
   }
 
   /** The generic-netlink id the kernel gave the IPVS family. */
@@ -95,11 +101,12 @@ export class Ipvs {
     const stats = options.stats ?? true;
     if (this.handle.inline) {
       // Each dump ends within its call: one socket, one plain loop.
+      const handle = await this.destinationHandle(services.length);
       for (let i = 0; i < services.length; i++) {
         const key = services[i] as ServiceKey;
         let out: DestinationEntry[] = [];
         const decode = (a: Uint8Array): number => out.push(decodeDestination(a, key.family, stats));
-        const rest = this.handle.requestEachNow(ipvsRequest.getDests(key), decode, () => (out = []));
+        const rest = handle.requestEachNow(ipvsRequest.getDests(key), decode, () => (out = []));
         if (rest) await rest;
         onEach(i, out);
       }
@@ -139,6 +146,16 @@ export class Ipvs {
       (i, destinations) => out.push({ ...(services[i] as ServiceEntry), destinations }),
     );
     return out;
+  }
+
+  /** The socket for the real-server dumps of `services` services answered inline (see OWN_DEST_SOCKET_FROM). */
+  private async destinationHandle(services: number): Promise<GenlHandle> {
+    if (this.options.transport || services < OWN_DEST_SOCKET_FROM) return this.handle;
+    const [first] = this.dumpers;
+    if (first) return first;
+    const handle = await GenlHandle.open({ ...this.options, familyId: this.handle.familyId, datagramSize: SMALL_DATAGRAMS });
+    this.dumpers.push(handle);
+    return handle;
   }
 
   /** This handle plus up to DUMP_SOCKETS-1 more for `work` dumps; only one with an injected transport. */

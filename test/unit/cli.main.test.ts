@@ -338,6 +338,42 @@ describe('output streams (§1.3)', () => {
     expect(r.both).toBe(`${HEADER}${TITLE}Service already exists\n${HEADER}${TITLE}TCP  10.0.0.1:80 wlc\n`);
   });
 
+  it("stdout in C stdio's blocks: whole blocks go out once text no longer fits, stderr lands between them", async () => {
+    // 40 services: about 1,400 bytes of -L -n; 3 lines of -R error text after it.
+    const lines = Array.from({ length: 40 }, (_, i) => `-A -t 10.0.${Math.floor(i / 200)}.${(i % 200) + 1}:80`);
+    const script = `${lines.join('\n')}\n-L -n\n-A -t 10.0.0.1:80\n-L -n\n`;
+    const held = await run(new FakeIpvs(), ['-R'], { stdin: script });
+    const blocks = await run(new FakeIpvs(), ['-R'], { stdin: script, block: 512 });
+    expect(blocks.out).toBe(held.out);
+    expect(blocks.err).toBe('Service already exists\n');
+    const total = Buffer.byteLength(held.out);
+    // The first listing is 1,024 bytes: a buffer filled exactly is not written until more comes.
+    const first = Buffer.byteLength(held.out.slice(0, held.out.indexOf(HEADER, 1)));
+    expect(first).toBe(1024);
+    const whole = Math.floor((first - 1) / 512) * 512;
+    // Only whole blocks before exit; everything is there in the end.
+    expect(blocks.stdoutWrites.slice(0, -1).every((n) => n % 512 === 0)).toBe(true);
+    expect(blocks.stdoutWrites.reduce((a, b) => a + b, 0)).toBe(total);
+    // The error was written after the blocks of the first listing, before the rest.
+    const errAt = Buffer.from(blocks.both).indexOf('Service already exists');
+    expect(errAt).toBe(whole);
+    // Held whole, all of stderr comes first.
+    expect(held.both.startsWith('Service already exists\n')).toBe(true);
+  });
+
+  it('a block may end inside a character: the bytes still arrive whole and in order', async () => {
+    const k = new FakeIpvs();
+    const r = await run(k, ['-A', '-t', '10.0.0.1:80'], {});
+    expect(r.rc).toBe(0);
+    const resolver = filesResolver(`10.0.0.1 ${'é'.repeat(20)}\n`);
+    const held = await run(k, ['-L'], { resolver });
+    for (const block of [7, 64, 100]) {
+      const blocks = await run(k, ['-L'], { resolver, block });
+      expect(blocks.out).toBe(held.out);
+      expect(blocks.stdoutWrites.slice(0, -1).every((n) => n % block === 0)).toBe(true);
+    }
+  });
+
   it('the version line of -L precedes a failed service dump on stdout (§5.1)', async () => {
     const k = new FakeIpvs();
     k.failNext.set('services', E.ENOMEM);

@@ -29,6 +29,8 @@ export interface RunResult {
   err: string;
   /** stdout and stderr in the order the bytes reached the (shared) file. */
   both: string;
+  /** The size of every write to stdout, in order. */
+  stdoutWrites: number[];
   rc: number;
 }
 
@@ -37,6 +39,8 @@ export interface RunOptions {
   /** stdin for -R: one string, the chunks in which it arrives, or a stream of them. */
   stdin?: string | string[] | AsyncIterable<string>;
   tty?: boolean;
+  /** stdout's C stdio buffer (CliIo.stdoutBlock); absent: held until the end. */
+  block?: number;
   env?: Record<string, string | undefined>;
   resolver?: Resolver;
   /** /proc and other files `-L -c` reads. */
@@ -53,30 +57,36 @@ async function* chunks(parts: Iterable<string> | AsyncIterable<string>): AsyncGe
 
 /** A CliIo whose output lands in the returned collectors. */
 export function testIo(kernel: IpvsLike | undefined, o: RunOptions = {}): { io: CliIo; result: () => Omit<RunResult, 'rc'> } {
-  let out = '';
-  let err = '';
-  let both = '';
+  // Bytes, decoded at the end: a stdout block may end inside a character.
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  const both: Buffer[] = [];
+  const stdoutWrites: number[] = [];
   const stdin = o.stdin === undefined ? [] : typeof o.stdin === 'string' ? [o.stdin] : o.stdin;
   const files = o.files ?? {};
   const io: CliIo = {
     argv0: o.argv0 ?? 'ipvsadm',
     stdin: chunks(stdin),
     stdout: {
-      write: (t: string) => {
-        out += t;
-        both += t;
+      write: (t: string | Uint8Array) => {
+        const b = Buffer.from(t);
+        stdoutWrites.push(b.length);
+        out.push(b);
+        both.push(b);
         return true;
       },
     },
     stderr: {
-      write: (t: string) => {
-        err += t;
-        both += t;
+      write: (t: string | Uint8Array) => {
+        const b = Buffer.from(t);
+        err.push(b);
+        both.push(b);
         return true;
       },
     },
     env: o.env ?? {},
     stdoutIsTTY: o.tty ?? false,
+    ...(o.block !== undefined && { stdoutBlock: o.block }),
     openKernel:
       o.openKernel ??
       (async () => {
@@ -99,7 +109,8 @@ export function testIo(kernel: IpvsLike | undefined, o: RunOptions = {}): { io: 
       return chunks([text]);
     };
   }
-  return { io, result: () => ({ out, err, both }) };
+  const text = (parts: Buffer[]): string => Buffer.concat(parts).toString('utf8');
+  return { io, result: () => ({ out: text(out), err: text(err), both: text(both), stdoutWrites }) };
 }
 
 /** `ipvsadm <argv>` against `kernel`. */

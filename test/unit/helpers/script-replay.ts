@@ -210,7 +210,7 @@ export class World {
     if (cmd === undefined) return undefined;
     if (cmd === 'cat' && w[1] !== undefined && this.files.has(w[1])) {
       const text = this.files.get(w[1]) as string;
-      return { out: text, err: '', both: text, rc: 0 };
+      return { out: text, err: '', both: text, stdoutWrites: [Buffer.byteLength(text)], rc: 0 };
     }
     if (cmd === 'sh' && w[1] === '/sbin/ipvsadm-save') {
       const { io, result } = this.io('ipvsadm', stdin, kind, env);
