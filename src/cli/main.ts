@@ -120,6 +120,11 @@ export interface CliIo {
    */
   openInput?: (path: string) => Promise<AsyncIterable<Uint8Array>>;
   /**
+   * Called before a command that streams a whole table (`-R`, `-S`, `-L` of every service), to
+   * tune the process for it (system.ts keeps V8's young generation from growing). Absent: nothing.
+   */
+  bulk?: () => void;
+  /**
    * `/sbin/modprobe -- ip_vs` after a failed start-up; resolves true when it exited 0, and the
    * start-up is then tried once more. Absent: no retry.
    */
@@ -252,15 +257,19 @@ class Session {
           this.output.err(tryHelpText(this.io.argv0));
           return { status: EXIT.ERROR, end: true };
         }
+        this.io.bulk?.();
         if (cmd.mode !== undefined || cmd.input !== undefined) return this.restoreWithOptions(cmd.mode, cmd.input);
         return this.restore();
       case 'save':
+        this.io.bulk?.();
         if (cmd.lossless) return this.saveLossless(cmd.numeric);
         return this.listServices(saveFormat(cmd.numeric), 'save');
       case 'list':
         switch (cmd.what) {
           case 'services':
-            return cmd.service ? this.listOne(cmd.service, cmd.format) : this.listServices(cmd.format, 'list');
+            if (cmd.service) return this.listOne(cmd.service, cmd.format);
+            this.io.bulk?.();
+            return this.listServices(cmd.format, 'list');
           case 'timeout':
             return this.listTimeouts();
           case 'daemon':

@@ -374,6 +374,24 @@ describe('output streams (§1.3)', () => {
     }
   });
 
+  it('bulk() is announced before whole-table commands only (-R, -S, -L of every service)', async () => {
+    const k = await kernelWith('-A -t 10.0.0.1:80');
+    const calls = async (args: string[], stdin = ''): Promise<number> => {
+      const { io } = testIo(k, { stdin });
+      let n = 0;
+      io.bulk = () => n++;
+      await main(args, io);
+      return n;
+    };
+    expect(await calls(['-R'], '-a -t 10.0.0.1:80 -r 10.0.1.1\n')).toBe(1);
+    expect(await calls(['-S', '-n'])).toBe(1);
+    expect(await calls(['-L', '-n'])).toBe(1);
+    expect(await calls([])).toBe(1);
+    expect(await calls(['-L', '-n', '-t', '10.0.0.1:80'])).toBe(0);
+    expect(await calls(['-a', '-t', '10.0.0.1:80', '-r', '10.0.1.2'])).toBe(0);
+    expect(await calls(['-L', '--timeout'])).toBe(0);
+  });
+
   it('the version line of -L precedes a failed service dump on stdout (§5.1)', async () => {
     const k = new FakeIpvs();
     k.failNext.set('services', E.ENOMEM);
