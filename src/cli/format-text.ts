@@ -18,9 +18,15 @@ import type {
 } from './view.js';
 import { AF_INET6, IPPROTO, IP_VS_CONN_F, IP_VS_TUNNEL_TYPE } from '../wire/index.js';
 
-/** C widths count bytes; Buffer.byteLength counts them without encoding a copy. */
+/**
+ * C widths count bytes. Listing fields are short and nearly always ASCII, where the byte count
+ * is the length: counted here, without a call into Buffer for every field of every line.
+ */
 function byteLength(s: string): number {
-  return Buffer.byteLength(s, 'utf8');
+  for (let i = 0; i < s.length; i++) {
+    if (s.charCodeAt(i) > 0x7f) return Buffer.byteLength(s, 'utf8');
+  }
+  return s.length;
 }
 
 /** `%-Ns`: left-justified in at least `width` bytes. */
@@ -39,7 +45,8 @@ function right(s: string | number | bigint, width: number): string {
 
 /** The first `max` bytes of `s` (never splitting a character): a C buffer of max+1 bytes. */
 function cut(s: string, max: number): string {
-  if (s.length <= max && byteLength(s) <= max) return s;
+  // A UTF-16 unit is at most 3 UTF-8 bytes.
+  if (s.length * 3 <= max || (s.length <= max && byteLength(s) <= max)) return s;
   let out = '';
   let used = 0;
   for (const ch of s) {
@@ -240,8 +247,8 @@ function serviceRule(s: ServiceView): string {
   return line;
 }
 
-function destinationRule(s: ServiceView, d: DestinationView): string {
-  const base = `-a ${serviceRuleName(s)} -r ${endpointText(d.endpoint)} ${forwardSwitch(d.forward)} -w ${d.weight}`;
+function destinationRule(service: string, d: DestinationView): string {
+  const base = `-a ${service} -r ${endpointText(d.endpoint)} ${forwardSwitch(d.forward)} -w ${d.weight}`;
   if (d.forward !== IP_VS_CONN_F.TUNNEL) return base;
   switch (d.tunnel.type) {
     case IP_VS_TUNNEL_TYPE.IPIP:
@@ -260,7 +267,8 @@ export function renderSave(view: ListingView): string {
   let out = '';
   for (const s of view.services) {
     out += `${serviceRule(s)}\n`;
-    for (const d of s.destinations) out += `${destinationRule(s, d)}\n`;
+    const name = serviceRuleName(s);
+    for (const d of s.destinations) out += `${destinationRule(name, d)}\n`;
   }
   return out;
 }
