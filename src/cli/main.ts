@@ -143,7 +143,7 @@ interface Outcome {
 
 const ok: Outcome = { status: EXIT.OK };
 
-/** stdout as C stdio handles it: straight through on a terminal, else held until the end. */
+/** stdout as C stdio handles it: straight through on a terminal, else in blocks (or held until the end when no block size is known). */
 class Output {
   private held: string[] = [];
   /** In block mode: bytes of `held` plus `carry`. */

@@ -5,7 +5,7 @@
  * regular file (no thread-pool round trip per chunk) and through `process.stdin` otherwise.
  */
 import { createRequire } from 'node:module';
-import { fstatSync, readSync, writeSync } from 'node:fs';
+import { fstatSync, readSync, writeSync, type Stats } from 'node:fs';
 import type { TextSink } from './main.js';
 
 /** How a closed stdout pipe ends the C program: killed by SIGPIPE. */
@@ -45,27 +45,23 @@ export function descriptorSink(fd: 1 | 2): TextSink {
 }
 
 /**
- * The buffer glibc gives a fully buffered stream on `fd`: st_blksize when it is below BUFSIZ
- * (8192), else BUFSIZ; undefined when the descriptor cannot be examined.
+ * What C stdio makes of `fd`, from one fstat: a terminal (written as it comes), or a fully
+ * buffered stream whose buffer glibc sizes at st_blksize when that is below BUFSIZ (8192), else
+ * BUFSIZ. The tty module is loaded only for character devices (terminals are among them); a
+ * descriptor that cannot be examined is neither, with no block size.
  */
-export function stdioBlock(fd: number): number | undefined {
+export function stdioMode(fd: number): { tty: boolean; block: number | undefined } {
+  let stat: Stats;
   try {
-    const { blksize } = fstatSync(fd);
-    return blksize > 0 && blksize < 8192 ? blksize : 8192;
+    stat = fstatSync(fd);
   } catch {
-    return undefined;
+    return { tty: false, block: undefined };
   }
-}
-
-/** isatty(fd), loading the tty module only for character devices (terminals are among them). */
-export function isTerminal(fd: number): boolean {
-  try {
-    if (!fstatSync(fd).isCharacterDevice()) return false;
-  } catch {
-    return false;
+  if (stat.isCharacterDevice()) {
+    const { isatty } = createRequire(import.meta.url)('node:tty') as typeof import('node:tty');
+    if (isatty(fd)) return { tty: true, block: undefined };
   }
-  const { isatty } = createRequire(import.meta.url)('node:tty') as typeof import('node:tty');
-  return isatty(fd);
+  return { tty: false, block: stat.blksize > 0 && stat.blksize < 8192 ? stat.blksize : 8192 };
 }
 
 /** Chunks of a regular-file stdin read synchronously. */

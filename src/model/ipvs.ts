@@ -150,19 +150,17 @@ export class Ipvs {
 
   /** The socket for the real-server dumps of `services` services answered inline (see OWN_DEST_SOCKET_FROM). */
   private async destinationHandle(services: number): Promise<GenlHandle> {
-    if (this.options.transport || services < OWN_DEST_SOCKET_FROM) return this.handle;
-    const [first] = this.dumpers;
-    if (first) return first;
-    const handle = await GenlHandle.open({ ...this.options, familyId: this.handle.familyId, datagramSize: SMALL_DATAGRAMS });
-    this.dumpers.push(handle);
-    return handle;
+    if (services < OWN_DEST_SOCKET_FROM) return this.handle;
+    // The first extra dump socket reads small datagrams; with an injected transport there is none.
+    const [, own = this.handle] = await this.dumpHandles(2);
+    return own;
   }
 
   /** This handle plus up to DUMP_SOCKETS-1 more for `work` dumps; only one with an injected transport. */
   private async dumpHandles(work: number): Promise<GenlHandle[]> {
     const wanted = this.options.transport ? 1 : Math.min(DUMP_SOCKETS, Math.max(1, work));
     while (this.dumpers.length + 1 < wanted) {
-      this.dumpers.push(await GenlHandle.open({ ...this.options, familyId: this.handle.familyId }));
+      this.dumpers.push(await GenlHandle.open({ ...this.options, familyId: this.handle.familyId, datagramSize: SMALL_DATAGRAMS }));
     }
     return [this.handle, ...this.dumpers.slice(0, wanted - 1)];
   }
