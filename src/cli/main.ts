@@ -354,7 +354,8 @@ class Session {
           if (format.numeric) this.output.out(render(buildListingView([block], unsorted, this.resolver)));
           else named.push(block);
         },
-        { stats },
+        // -S and plain -L print nothing that /proc/net/ip_vs lacks.
+        { stats, brief: how === 'save' || format.mode === 'default' },
       );
     } catch (e) {
       failure = e;

@@ -100,6 +100,11 @@ export class GenlHandle {
     return this.transport.sendNow !== undefined && this.transport.receiveNow !== undefined;
   }
 
+  /** The text of /proc/net/ip_vs in this socket's namespace (`cat /proc/net/ip_vs`), or undefined where unreadable. */
+  readProcTable(): string | undefined {
+    return this.transport.readProcTable?.();
+  }
+
   /** Opens a socket and resolves the family (`IPVS` unless told otherwise). */
   static async open(options: HandleOptions = {}, familyName = IPVS_GENL_NAME): Promise<GenlHandle> {
     const transport = options.transport ?? openNetlinkTransport(options.datagramSize);

@@ -16,6 +16,11 @@ export interface Transport {
   sendNow?(parts: Uint8Array[]): void;
   /** One datagram already queued on the socket, or undefined when none is (EAGAIN). */
   receiveNow?(): Uint8Array | undefined;
+  /**
+   * The text of /proc/net/ip_vs in the socket's namespace, or undefined where it cannot be read:
+   * the kernel's other listing of the same table, all real servers in one read.
+   */
+  readProcTable?(): string | undefined;
   onDatagram(listener: (datagram: Uint8Array) => void): void;
   onError(listener: (error: Error) => void): void;
   /** Lets the process exit while the socket is idle. */
@@ -122,6 +127,13 @@ export function openNetlinkTransport(datagramSize = SMALL_DATAGRAMS): Transport 
     send(parts, done) {
       socket.send(0, 0, parts.map(toBuffer), done);
     },
+    readProcTable() {
+      try {
+        return readProcFile('/proc/self/net/ip_vs');
+      } catch {
+        return undefined;
+      }
+    },
     onDatagram(listener) {
       datagramListener = listener;
     },
@@ -194,18 +206,26 @@ function descriptorOf(socket: NativeNetlink): number | undefined {
   return undefined;
 }
 
-/** A /proc file read with plain reads (readFileSync goes through stat and a chunk list for these). */
+/**
+ * A /proc file read with plain reads into one growing buffer (readFileSync goes through stat and
+ * a chunk list for these; a seq_file answers about a page per read, whatever the size asked).
+ */
 function readProcFile(path: string): string {
   const fd = openSync(path, 'r');
   try {
-    const chunks: Buffer[] = [];
+    let buffer = Buffer.allocUnsafe(16384);
+    let used = 0;
     for (;;) {
-      const chunk = Buffer.allocUnsafe(16384);
-      const n = readSync(fd, chunk, 0, chunk.length, null);
+      if (buffer.length - used < 4096) {
+        const grown = Buffer.allocUnsafe(buffer.length * 2);
+        buffer.copy(grown, 0, 0, used);
+        buffer = grown;
+      }
+      const n = readSync(fd, buffer, used, buffer.length - used, null);
       if (n === 0) break;
-      chunks.push(chunk.subarray(0, n));
+      used += n;
     }
-    return Buffer.concat(chunks).toString('latin1');
+    return buffer.toString('latin1', 0, used);
   } finally {
     closeSync(fd);
   }

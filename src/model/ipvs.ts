@@ -11,6 +11,9 @@ import {
   decodeService,
   decodeTimeouts,
   ipvsRequest,
+  isFwmarkKey,
+  parseProcTable,
+  procServiceName,
   type DestinationConfig,
   type DestinationEntry,
   type DestinationKey,
@@ -32,9 +35,18 @@ const DUMP_SOCKETS = 4;
  */
 const OWN_DEST_SOCKET_FROM = 32;
 
-/** What a listing needs decoded: `stats: false` skips the counters (`ipvsadm -S`, `-L` without --stats/--rate). */
+/** What a listing needs: `ipvsadm -S` and `-L` without --stats/--rate need no counters. */
 export interface ListOptions {
+  /** Decode the traffic counters (default true). */
   stats?: boolean;
+  /**
+   * Real servers need only address, port, forwarding method, weight and connection counts, as
+   * `ipvsadm -S` and plain `ipvsadm -L` print them (default false). Without counters, the whole
+   * table's real servers may then come from /proc/net/ip_vs in one read: their thresholds and
+   * persistent connections are reported as 0, and a forwarding method outside 0..3 (which only
+   * raw netlink can set) as masquerading. Services with tunnels are still asked over netlink.
+   */
+  brief?: boolean;
 }
 
 /** A service and its real servers, as one `ipvsadm -L` block shows them. */
@@ -99,11 +111,19 @@ export class Ipvs {
     options: ListOptions = {},
   ): Promise<void> {
     const stats = options.stats ?? true;
-    if (this.handle.inline) {
-      // Each dump ends within its call: one socket, one plain loop.
-      const handle = await this.destinationHandle(services.length);
+    const listed = options.brief && !stats ? this.procTable(services) : undefined;
+    if (listed !== undefined || this.handle.inline) {
+      // Each netlink dump ends within its call: one socket, one plain loop.
+      let handle: GenlHandle | undefined;
       for (let i = 0; i < services.length; i++) {
         const key = services[i] as ServiceKey;
+        const name = listed && procServiceName(key);
+        const known = name ? listed?.get(name) : undefined;
+        if (known) {
+          onEach(i, known);
+          continue;
+        }
+        handle ??= await this.destinationHandle(services.length - i);
         let out: DestinationEntry[] = [];
         const decode = (a: Uint8Array): number => out.push(decodeDestination(a, key.family, stats));
         const rest = handle.requestEachNow(ipvsRequest.getDests(key), decode, () => (out = []));
@@ -146,6 +166,28 @@ export class Ipvs {
       (i, destinations) => out.push({ ...(services[i] as ServiceEntry), destinations }),
     );
     return out;
+  }
+
+  /**
+   * The real servers of `services` as /proc/net/ip_vs lists them (see parseProcTable), or
+   * undefined where that file cannot be read. Read after the service dump, as netlink's
+   * real-server dumps are: each block describes its service at one instant, and a service the
+   * file skipped (its walk over the table all namespaces share can drop entries) is asked over
+   * netlink. So are firewall marks that name an IPv4 and an IPv6 service, which the file does
+   * not tell apart.
+   */
+  private procTable(services: readonly ServiceKey[]): Map<string, DestinationEntry[] | null> | undefined {
+    const text = this.handle.readProcTable();
+    const table = text === undefined ? undefined : parseProcTable(text);
+    if (table === undefined) return undefined;
+    const marks = new Map<number, number>();
+    for (const key of services) {
+      if (!isFwmarkKey(key)) continue;
+      const family = marks.get(key.fwmark);
+      if (family !== undefined && family !== key.family) table.set(procServiceName(key) as string, null);
+      marks.set(key.fwmark, key.family);
+    }
+    return table;
   }
 
   /** The socket for the real-server dumps of `services` services answered inline (see OWN_DEST_SOCKET_FROM). */

@@ -8,3 +8,4 @@ export * from './ipvs.js';
 export * from './netlink.js';
 export * from './describe.js';
 export * from './ipvs-fast.js';
+export * from './proc-table.js';

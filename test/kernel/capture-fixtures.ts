@@ -16,6 +16,7 @@ const outDir = process.argv[2] ?? join('fixtures', `kernel-${version}`);
 
 let recording: Uint8Array[] = [];
 function recorded(inner: Transport): Transport {
+  const receiveNow = inner.receiveNow;
   return {
     ...inner,
     onDatagram(listener) {
@@ -24,6 +25,14 @@ function recorded(inner: Transport): Transport {
         listener(d);
       });
     },
+    // Replies read inline, straight after the send, are recorded too.
+    ...(receiveNow && {
+      receiveNow() {
+        const d = receiveNow();
+        if (d) recording.push(Uint8Array.from(d));
+        return d;
+      },
+    }),
   };
 }
 

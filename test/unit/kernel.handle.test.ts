@@ -3,6 +3,7 @@ import { GenlHandle, NetlinkError, type OpResult } from '../../src/kernel/index.
 import { Ipvs, destinationConfig, serviceConfig } from '../../src/model/index.js';
 import {
   AF_INET,
+  AF_INET6,
   AttrWriter,
   GENL_ID_CTRL,
   IPVS_CMD,
@@ -523,3 +524,61 @@ describe('a socket that answers inline (sendNow/receiveNow)', () => {
   });
 });
 
+
+describe('brief listings from /proc/net/ip_vs', () => {
+  const procHeader = 'IP Virtual Server version 1.2.1 (size=4096)\nProt LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port Forward Weight ActiveConn InActConn\n';
+  // Mark 1: one real server; 2: a tunnel (settings only over netlink); 3: not listed; 4: none.
+  const procText =
+    procHeader +
+    'FWM  00000001 rr \n  -> 0A090901:0000      Masq    7      3          4         \n' +
+    'FWM  00000002 rr \n  -> 0A090902:0000      Tunnel  1      0          0         \n' +
+    'FWM  00000004 rr \n';
+  const marks = [1, 2, 3, 4].map((fwmark): ServiceKey => ({ family: AF_INET, fwmark }));
+  const addresses = async (ipvs: Ipvs, keys: ServiceKey[], options: { stats?: boolean; brief?: boolean }): Promise<string[][]> => {
+    const out: string[][] = [];
+    await ipvs.destinationsOfEach(keys, (i, dests) => (out[i] = dests.map((d) => `${d.key.address}/${d.config.weight}/${d.activeConns}/${d.inactiveConns}`)), options);
+    return out;
+  };
+  const destDumps = (kernel: FakeKernel): number => kernel.calls.filter((c) => c.cmd === IPVS_CMD.GET_DEST).length;
+
+  for (const Kernel of [FakeKernel, InlineKernel]) {
+    it(`${Kernel.name}: one read of the file, netlink only for tunnels and services it does not list`, async () => {
+      const kernel = tableKernel(4, Kernel);
+      let reads = 0;
+      kernel.readProcTable = () => (reads++, procText);
+      const ipvs = await Ipvs.open({ transport: kernel });
+      expect(await addresses(ipvs, marks, { stats: false, brief: true })).toEqual([
+        ['10.9.9.1/7/3/4'],
+        ['192.168.0.1/1/0/0', '192.168.0.2/2/0/0'],
+        ['192.168.0.1/1/0/0', '192.168.0.2/2/0/0'],
+        [],
+      ]);
+      expect([reads, destDumps(kernel)]).toEqual([1, 2]);
+    });
+  }
+
+  it('without brief, with counters, or without the file, every service is dumped over netlink', async () => {
+    for (const [options, file] of [
+      [{ stats: false }, procText],
+      [{ stats: true, brief: true }, procText],
+      [{ stats: false, brief: true }, undefined],
+      [{ stats: false, brief: true }, 'not the listing'],
+    ] as const) {
+      const kernel = tableKernel(4);
+      kernel.readProcTable = () => file;
+      const ipvs = await Ipvs.open({ transport: kernel });
+      const lists = await addresses(ipvs, marks, options);
+      expect(lists.every((l) => l[0] === '192.168.0.1/1/0/0'), JSON.stringify(options)).toBe(true);
+      expect(destDumps(kernel)).toBe(4);
+    }
+  });
+
+  it('a mark of an IPv4 and an IPv6 service, which the file does not tell apart, goes to netlink', async () => {
+    const kernel = tableKernel(0);
+    kernel.readProcTable = () => `${procHeader}FWM  00000001 rr \n  -> 0A090901:0000      Masq    7      3          4         \n`;
+    const ipvs = await Ipvs.open({ transport: kernel });
+    const both: ServiceKey[] = [{ family: AF_INET, fwmark: 1 }, { family: AF_INET6, fwmark: 1 }];
+    expect((await addresses(ipvs, both, { stats: false, brief: true })).map((l) => l[0])).toEqual(['192.168.0.1/1/0/0', '192.168.0.1/1/0/0']);
+    expect(destDumps(kernel)).toBe(2);
+  });
+});

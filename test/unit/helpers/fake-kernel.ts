@@ -111,6 +111,8 @@ export class FakeKernel implements Transport {
   maxOutstanding = 0;
   /** When set, the next send() fails with this error instead of reaching the kernel. */
   sendError: Error | undefined;
+  /** /proc/net/ip_vs as a test sets it; absent, as on a transport without one. */
+  readProcTable?: () => string | undefined;
 
   private readonly outstanding = new Set<number>();
   private dumpSeq: number | undefined;
