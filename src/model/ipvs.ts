@@ -12,7 +12,7 @@ import {
   decodeTimeouts,
   ipvsRequest,
   isFwmarkKey,
-  parseProcTable,
+  ProcTable,
   procServiceName,
   type DestinationConfig,
   type DestinationEntry,
@@ -118,7 +118,7 @@ export class Ipvs {
       for (let i = 0; i < services.length; i++) {
         const key = services[i] as ServiceKey;
         const name = listed && procServiceName(key);
-        const known = name ? listed?.get(name) : undefined;
+        const known = name ? listed?.destinations(name) : undefined;
         if (known) {
           onEach(i, known);
           continue;
@@ -169,22 +169,22 @@ export class Ipvs {
   }
 
   /**
-   * The real servers of `services` as /proc/net/ip_vs lists them (see parseProcTable), or
+   * The real servers of `services` as /proc/net/ip_vs lists them (see ProcTable), or
    * undefined where that file cannot be read. Read after the service dump, as netlink's
    * real-server dumps are: each block describes its service at one instant, and a service the
    * file skipped (its walk over the table all namespaces share can drop entries) is asked over
    * netlink. So are firewall marks that name an IPv4 and an IPv6 service, which the file does
    * not tell apart.
    */
-  private procTable(services: readonly ServiceKey[]): Map<string, DestinationEntry[] | null> | undefined {
+  private procTable(services: readonly ServiceKey[]): ProcTable | undefined {
     const text = this.handle.readProcTable();
-    const table = text === undefined ? undefined : parseProcTable(text);
+    const table = text === undefined ? undefined : ProcTable.parse(text);
     if (table === undefined) return undefined;
     const marks = new Map<number, number>();
     for (const key of services) {
       if (!isFwmarkKey(key)) continue;
       const family = marks.get(key.fwmark);
-      if (family !== undefined && family !== key.family) table.set(procServiceName(key) as string, null);
+      if (family !== undefined && family !== key.family) table.forget(procServiceName(key) as string);
       marks.set(key.fwmark, key.family);
     }
     return table;

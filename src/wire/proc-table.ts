@@ -22,37 +22,72 @@ const FORWARDS: Readonly<Record<string, number>> = {
 const PROTOCOL_NAMES: Readonly<Record<number, string>> = { [IPPROTO.TCP]: 'TCP', [IPPROTO.UDP]: 'UDP', [IPPROTO.SCTP]: 'SCTP' };
 
 /**
- * Real servers by service, from the text of /proc/net/ip_vs, keyed by `procServiceName`.
- * A block is null when netlink must be asked instead: it holds a tunnel (whose settings the
- * file omits) or a line this parser does not know, or its name appears twice (IPv4 and IPv6
- * firewall-mark services of one mark, or a service listed twice while the table changed).
- * Undefined when the text is not such a listing at all.
+ * A /proc/net/ip_vs listing, indexed by service name (`procServiceName`). A block is parsed only
+ * when asked for: a whole table's real servers parsed at once would all stay alive until the
+ * listing ends, and a big table's listing would spend its time in the garbage collector.
  */
-export function parseProcTable(text: string): Map<string, DestinationEntry[] | null> | undefined {
-  let at = 0;
-  for (const title of TITLES) {
-    if (!text.startsWith(title, at)) return undefined;
-    at = lineEnd(text, at) + 1;
-  }
-  const table = new Map<string, DestinationEntry[] | null>();
-  let name: string | undefined;
-  let block: DestinationEntry[] | null = null;
-  // A plain scan, no regular expressions or line arrays: a big table has 100,000 lines.
-  while (at < text.length) {
-    const end = lineEnd(text, at);
-    if (text.startsWith('  -> ', at)) {
-      if (block !== null) block = addDestination(block, text, at + 5, end);
-    } else {
-      if (name !== undefined) table.set(name, table.has(name) ? null : block);
-      // "TCP  0A000001:0050 rr ...", "FWM  00000001 rr ...": the name is up to the second space run.
-      const second = text.indexOf(' ', text.indexOf('  ', at) + 2);
-      name = text.slice(at, second < 0 || second > end ? end : second);
-      block = [];
+export class ProcTable {
+  private constructor(
+    private readonly text: string,
+    /** Where each service's first real-server line starts; -1 where netlink must be asked. */
+    private readonly blocks: Map<string, number>,
+  ) {}
+
+  /** Indexes the text of /proc/net/ip_vs; undefined when it is not such a listing at all. */
+  static parse(text: string): ProcTable | undefined {
+    let at = 0;
+    for (const title of TITLES) {
+      if (!text.startsWith(title, at)) return undefined;
+      at = lineEnd(text, at) + 1;
     }
-    at = end + 1;
+    const blocks = new Map<string, number>();
+    while (at < text.length) {
+      const end = lineEnd(text, at);
+      if (!text.startsWith('  -> ', at)) {
+        // "TCP  0A000001:0050 rr ...", "FWM  00000001 rr ...": the name is up to the second space run.
+        const second = text.indexOf(' ', text.indexOf('  ', at) + 2);
+        const name = text.slice(at, second < 0 || second > end ? end : second);
+        // Listed twice: IPv4 and IPv6 services of one firewall mark, or the table changed.
+        blocks.set(name, blocks.has(name) ? -1 : end + 1);
+      }
+      at = end + 1;
+    }
+    return new ProcTable(text, blocks);
   }
-  if (name !== undefined) table.set(name, table.has(name) ? null : block);
-  return table;
+
+  /** Services listed. */
+  get size(): number {
+    return this.blocks.size;
+  }
+
+  /** Whether the file lists a service of this name. */
+  has(name: string): boolean {
+    return this.blocks.has(name);
+  }
+
+  /** From now on, `destinations(name)` is undefined. */
+  forget(name: string): void {
+    if (this.blocks.has(name)) this.blocks.set(name, -1);
+  }
+
+  /**
+   * The real servers of the service named `name`, in the file's order (the kernel's), or
+   * undefined when netlink must be asked: the file does not list the name, or lists it twice,
+   * or the block holds a tunnel (whose settings the file omits) or a line this parser does not
+   * know.
+   */
+  destinations(name: string): DestinationEntry[] | undefined {
+    let at = this.blocks.get(name) ?? -1;
+    if (at < 0) return undefined;
+    const text = this.text;
+    const out: DestinationEntry[] = [];
+    while (at < text.length && text.startsWith('  -> ', at)) {
+      const end = lineEnd(text, at);
+      if (!addDestination(out, text, at + 5, end)) return undefined;
+      at = end + 1;
+    }
+    return out;
+  }
 }
 
 function lineEnd(text: string, from: number): number {
@@ -61,18 +96,18 @@ function lineEnd(text: string, from: number): number {
 }
 
 /**
- * The block with the real server of the line at `at..end` appended (after its `  -> `), or null
- * when the line cannot be used. The line is ip_vs_info_seq_show's
- * `%08X:%04X      %-7s %-6d %-10d %-10d` (IPv6: `[%pI6]:%04X` first).
+ * Appends the real server of the line at `at..end` (after its `  -> `); false when the line
+ * cannot be used. The line is ip_vs_info_seq_show's `%08X:%04X      %-7s %-6d %-10d %-10d`
+ * (IPv6: `[%pI6]:%04X` first).
  */
-function addDestination(block: DestinationEntry[], text: string, at: number, end: number): DestinationEntry[] | null {
+function addDestination(block: DestinationEntry[], text: string, at: number, end: number): boolean {
   let family: typeof AF_INET | typeof AF_INET6;
   let address: string;
   if (text.charCodeAt(at) === 0x5b /* [ */) {
     const bytes = new Uint8Array(16);
     for (let g = 0; g < 8; g++) {
       const word = hexAt(text, at + 1 + g * 5, 4);
-      if (word < 0 || text.charCodeAt(at + 5 + g * 5) !== (g < 7 ? 0x3a : 0x5d) /* : or ] */) return null;
+      if (word < 0 || text.charCodeAt(at + 5 + g * 5) !== (g < 7 ? 0x3a : 0x5d) /* : or ] */) return false;
       bytes[2 * g] = word >>> 8;
       bytes[2 * g + 1] = word & 255;
     }
@@ -81,27 +116,27 @@ function addDestination(block: DestinationEntry[], text: string, at: number, end
     at += 41;
   } else {
     const n = hexAt(text, at, 8);
-    if (n < 0) return null;
+    if (n < 0) return false;
     family = AF_INET;
     address = `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
     at += 8;
   }
   const port = text.charCodeAt(at) === 0x3a ? hexAt(text, at + 1, 4) : -1;
-  if (port < 0) return null;
+  if (port < 0) return false;
   at = skipSpaces(text, at + 5, end);
   const word = text.indexOf(' ', at);
   const forward = word < 0 || word > end ? undefined : FORWARDS[text.slice(at, word)];
-  if (forward === undefined) return null;
+  if (forward === undefined) return false;
   const numbers: number[] = [];
   for (at = skipSpaces(text, word, end); numbers.length < 3; at = skipSpaces(text, at, end)) {
     const negative = text.charCodeAt(at) === 0x2d; /* - */
     const digits = negative ? ++at : at;
     let n = 0;
     for (let c = text.charCodeAt(at); c >= 0x30 && c <= 0x39; c = text.charCodeAt(++at)) n = n * 10 + (c - 0x30);
-    if (at === digits) return null;
+    if (at === digits) return false;
     numbers.push(negative ? -n : n);
   }
-  if (at !== end) return null;
+  if (at !== end) return false;
   const [weight, active, inactive] = numbers as [number, number, number];
   block.push({
     key: { family, address, port },
@@ -111,7 +146,7 @@ function addDestination(block: DestinationEntry[], text: string, at: number, end
     inactiveConns: inactive >>> 0,
     persistentConns: 0,
   });
-  return block;
+  return true;
 }
 
 function skipSpaces(text: string, at: number, end: number): number {

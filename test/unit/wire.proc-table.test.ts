@@ -7,7 +7,7 @@ import {
   decodeDestination,
   decodeGenlBody,
   isFwmarkKey,
-  parseProcTable,
+  ProcTable,
   procServiceName,
   splitMessages,
   type DestinationEntry,
@@ -46,7 +46,7 @@ const header = [
 for (const kernel of ['6.1', '6.12']) {
   describe(`/proc/net/ip_vs captured from kernel ${kernel}`, () => {
     const { proc, services } = capture(kernel);
-    const table = parseProcTable(proc);
+    const table = ProcTable.parse(proc);
 
     it('names every service the service dump returned', () => {
       expect(services).toHaveLength(8);
@@ -58,10 +58,10 @@ for (const kernel of ['6.1', '6.12']) {
       let compared = 0;
       for (const { key, dests } of services) {
         const netlink = fromNetlink(key, dests);
-        const block = table?.get(procServiceName(key) as string);
+        const block = table?.destinations(procServiceName(key) as string);
         const tunnel = netlink.some((d) => d.config.forward === IP_VS_CONN_F.TUNNEL);
         if (tunnel || (isFwmarkKey(key) && key.fwmark === 7)) {
-          expect(block, JSON.stringify(key)).toBeNull();
+          expect(block, JSON.stringify(key)).toBeUndefined();
           continue;
         }
         expect(block, JSON.stringify(key)).toEqual(netlink);
@@ -73,20 +73,22 @@ for (const kernel of ['6.1', '6.12']) {
   });
 }
 
-describe('parseProcTable', () => {
+describe('ProcTable', () => {
   it('is undefined for text that is not the listing', () => {
-    expect(parseProcTable('')).toBeUndefined();
-    expect(parseProcTable('Prot LocalAddress:Port Scheduler Flags\n')).toBeUndefined();
+    expect(ProcTable.parse('')).toBeUndefined();
+    expect(ProcTable.parse('Prot LocalAddress:Port Scheduler Flags\n')).toBeUndefined();
   });
 
   it('an empty table, and a service without real servers', () => {
-    expect(parseProcTable(`${header}\n`)?.size).toBe(0);
-    expect([...(parseProcTable(`${header}\nTCP  0A000001:0050 wlc \n`) ?? [])]).toEqual([['TCP  0A000001:0050', []]]);
+    expect(ProcTable.parse(`${header}\n`)?.size).toBe(0);
+    const one = ProcTable.parse(`${header}\nTCP  0A000001:0050 wlc \n`);
+    expect([one?.size, one?.destinations('TCP  0A000001:0050')]).toEqual([1, []]);
+    expect(one?.destinations('TCP  0A000001:0051')).toBeUndefined();
   });
 
   it('reads the counters as unsigned, as netlink reports them', () => {
-    const table = parseProcTable(`${header}\nUDP  0A000001:0035 rr \n  -> 0A000002:0035      Local   -1     -2         17        \n`);
-    expect(table?.get('UDP  0A000001:0035')).toEqual([
+    const table = ProcTable.parse(`${header}\nUDP  0A000001:0035 rr \n  -> 0A000002:0035      Local   -1     -2         17        \n`);
+    expect(table?.destinations('UDP  0A000001:0035')).toEqual([
       {
         key: { family: AF_INET, address: '10.0.0.2', port: 53 },
         config: { forward: IP_VS_CONN_F.LOCALNODE, weight: -1, upperThreshold: 0, lowerThreshold: 0, tunnelType: 0, tunnelPort: 0, tunnelFlags: 0 },
@@ -108,15 +110,18 @@ describe('parseProcTable', () => {
       '  -> 0A000002:0050      Masq    -      0          0         ',
       '  -> [2001:0db8:0000:0000:0000:0000:0000:02]:0050      Masq    1      0          0         ',
     ]) {
-      expect(parseProcTable(`${header}\n${service}\n${line}\n`)?.get('TCP  0A000001:0050'), line).toBeNull();
+      const table = ProcTable.parse(`${header}\n${service}\n${line}\n`);
+      expect([table?.has('TCP  0A000001:0050'), table?.destinations('TCP  0A000001:0050')], line).toEqual([true, undefined]);
     }
   });
 
   it('a name listed twice is left to netlink', () => {
     const text = `${header}\nTCP  0A000001:0050 wlc \nTCP  0A000001:0050 wlc \nUDP  0A000001:0050 wlc \n`;
-    const table = parseProcTable(text);
-    expect(table?.get('TCP  0A000001:0050')).toBeNull();
-    expect(table?.get('UDP  0A000001:0050')).toEqual([]);
+    const table = ProcTable.parse(text);
+    expect(table?.destinations('TCP  0A000001:0050')).toBeUndefined();
+    expect(table?.destinations('UDP  0A000001:0050')).toEqual([]);
+    table?.forget('UDP  0A000001:0050');
+    expect(table?.destinations('UDP  0A000001:0050')).toBeUndefined();
   });
 });
 
