@@ -73,12 +73,14 @@ function loadNative(): NativeNetlinkClass {
   if (nativeClass) return nativeClass;
   const prebuild = join('prebuilds', `${process.platform}-${process.arch}`, 'node.napi.node');
   let binding: { NativeNetlink: NativeNetlinkClass } | undefined;
-  // Where `npm ci` puts it, relative to dist/src/kernel or to the bundle in dist/, tried first:
-  // resolving the package walks node_modules, which a one-command start-up notices.
-  for (const up of ['../../..', '..']) {
+  // Where `npm ci` puts it, relative to the bundle in dist/ or to dist/src/kernel, tried first:
+  // resolving the package walks node_modules, which a one-command start-up notices. (The
+  // bundle turns import.meta.dirname into __dirname; import.meta.url would cost a URL.)
+  const here = import.meta.dirname ?? dirname(fileURLToPath(import.meta.url));
+  for (const up of ['..', '../../..']) {
     const module = { exports: {} as typeof binding };
     try {
-      process.dlopen(module, join(dirname(fileURLToPath(import.meta.url)), up, 'node_modules', 'netlink', prebuild));
+      process.dlopen(module, join(here, up, 'node_modules', 'netlink', prebuild));
       binding = module.exports;
       break;
     } catch {

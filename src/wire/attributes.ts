@@ -200,20 +200,48 @@ export function readAttrs(
   end: number,
   visit: (attr: RawAttr) => void,
 ): void {
-  let at = start;
-  while (at < end) {
+  for (const a = new AttrCursor(view, start, end); a.next(); ) visit(a.copy());
+}
+
+/**
+ * The attributes of buf[start, end) one after the other, in one reused object: what readAttrs
+ * visits, for decoders that run once per entry of a big dump. `next()` raises the same WireErrors.
+ */
+export class AttrCursor implements RawAttr {
+  type = 0;
+  nested = false;
+  start = 0;
+  length = 0;
+  private at: number;
+
+  constructor(
+    private readonly view: DataView,
+    start: number,
+    private readonly end: number,
+  ) {
+    this.at = start;
+  }
+
+  /** Moves to the next attribute; false past the last. */
+  next(): boolean {
+    const { view, end, at } = this;
+    if (at >= end) return false;
     if (end - at < NLA_HDRLEN) throw new WireError('truncated attribute header', at);
     const len = view.getUint16(at, true);
     const rawType = view.getUint16(at + 2, true);
     if (len < NLA_HDRLEN) throw new WireError(`attribute length ${len} below header size`, at);
     if (at + len > end) throw new WireError(`attribute ${rawType & NLA_TYPE_MASK} runs past its container`, at);
-    visit({
-      type: rawType & NLA_TYPE_MASK,
-      nested: (rawType & NLA_F_NESTED) !== 0,
-      start: at + NLA_HDRLEN,
-      length: len - NLA_HDRLEN,
-    });
-    at += align4(len);
+    this.type = rawType & NLA_TYPE_MASK;
+    this.nested = (rawType & NLA_F_NESTED) !== 0;
+    this.start = at + NLA_HDRLEN;
+    this.length = len - NLA_HDRLEN;
+    this.at = at + align4(len);
+    return true;
+  }
+
+  /** The current attribute as an object of its own, to keep past the next `next()`. */
+  copy(): RawAttr {
+    return { type: this.type, nested: this.nested, start: this.start, length: this.length };
   }
 }
 

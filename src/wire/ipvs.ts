@@ -1,5 +1,5 @@
 import { addressToBytes, bytesToAddress, type Family } from './address.js';
-import { AttrWriter, get, readAttrs, type RawAttr } from './attributes.js';
+import { AttrCursor, AttrWriter, get, readAttrs, type RawAttr } from './attributes.js';
 import {
   AF_INET,
   AF_INET6,
@@ -278,9 +278,9 @@ function family(value: number, at: number): Family {
 /** Finds the one top-level nest `type` in a reply; WireError when it is missing. */
 function topNest(v: DataView, type: number, what: string): RawAttr {
   let found: RawAttr | undefined;
-  readAttrs(v, 0, v.byteLength, (a) => {
-    if (a.type === type && !found) found = a;
-  });
+  for (const a = new AttrCursor(v, 0, v.byteLength); a.next(); ) {
+    if (a.type === type && !found) found = a.copy();
+  }
   if (!found) throw new WireError(`${what} reply without its ${what} attribute`, 0);
   return found;
 }
@@ -330,11 +330,12 @@ export function decodeService(payload: Uint8Array, withStats = true): ServiceEnt
   let netmask: RawAttr | undefined;
   let stats: Stats | undefined;
   let stats64: Stats | undefined;
-  readAttrs(v, nest.start, nest.start + nest.length, (a) => {
+  // A cursor, not readAttrs' object per attribute: a listing decodes every service.
+  for (const a = new AttrCursor(v, nest.start, nest.start + nest.length); a.next(); ) {
     switch (a.type) {
       case IPVS_SVC_ATTR.AF: af = get.u16(v, a); break;
       case IPVS_SVC_ATTR.PROTOCOL: protocol = get.u16(v, a); break;
-      case IPVS_SVC_ATTR.ADDR: addr = a; break;
+      case IPVS_SVC_ATTR.ADDR: addr = a.copy(); break;
       case IPVS_SVC_ATTR.PORT: port = get.u16be(v, a); break;
       case IPVS_SVC_ATTR.FWMARK: fwmark = get.u32(v, a); break;
       case IPVS_SVC_ATTR.SCHED_NAME: scheduler = get.string(v, a); break;
@@ -346,12 +347,12 @@ export function decodeService(payload: Uint8Array, withStats = true): ServiceEnt
         break;
       }
       case IPVS_SVC_ATTR.TIMEOUT: timeout = get.u32(v, a); break;
-      case IPVS_SVC_ATTR.NETMASK: netmask = a; break;
+      case IPVS_SVC_ATTR.NETMASK: netmask = a.copy(); break;
       case IPVS_SVC_ATTR.STATS: if (withStats) stats = decodeStats(v, a, false); break;
       case IPVS_SVC_ATTR.STATS64: if (withStats) stats64 = decodeStats(v, a, true); break;
       default: break;
     }
-  });
+  }
   const at = nest.start;
   if (af === undefined) missing('service', 'AF', at);
   const fam = family(af, at);
@@ -399,9 +400,9 @@ export function decodeDestination(payload: Uint8Array, serviceFamily: Family, wi
   let tunnelFlags = 0;
   let stats: Stats | undefined;
   let stats64: Stats | undefined;
-  readAttrs(v, nest.start, nest.start + nest.length, (a) => {
+  for (const a = new AttrCursor(v, nest.start, nest.start + nest.length); a.next(); ) {
     switch (a.type) {
-      case IPVS_DEST_ATTR.ADDR: addr = a; break;
+      case IPVS_DEST_ATTR.ADDR: addr = a.copy(); break;
       case IPVS_DEST_ATTR.PORT: port = get.u16be(v, a); break;
       case IPVS_DEST_ATTR.FWD_METHOD: forward = get.u32(v, a) & IP_VS_CONN_F.FWD_MASK; break;
       case IPVS_DEST_ATTR.WEIGHT: weight = get.i32(v, a); break;
@@ -418,7 +419,7 @@ export function decodeDestination(payload: Uint8Array, serviceFamily: Family, wi
       case IPVS_DEST_ATTR.STATS64: if (withStats) stats64 = decodeStats(v, a, true); break;
       default: break;
     }
-  });
+  }
   const at = nest.start;
   if (addr === undefined) missing('destination', 'ADDR', at);
   if (port === undefined) missing('destination', 'PORT', at);
