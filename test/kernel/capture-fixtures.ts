@@ -7,34 +7,14 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GenlHandle } from '../../src/kernel/handle.js';
-import { openNetlinkTransport, type Transport } from '../../src/kernel/transport.js';
+import { openNetlinkTransport } from '../../src/kernel/transport.js';
 import { AF_INET, AF_INET6, ipvsRequest, serviceConfig, type IpvsRequest } from '../../src/index.js';
-import { kernelRelease, loopbackUp, ref, refOk } from './helpers.js';
+import { kernelRelease, loopbackUp, recordingTransport, ref, refOk } from './helpers.js';
 
 const version = (/^(\d+\.\d+)/.exec(kernelRelease()) ?? [])[1] ?? 'unknown';
 const outDir = process.argv[2] ?? join('fixtures', `kernel-${version}`);
 
 let recording: Uint8Array[] = [];
-function recorded(inner: Transport): Transport {
-  const receiveNow = inner.receiveNow;
-  return {
-    ...inner,
-    onDatagram(listener) {
-      inner.onDatagram((d) => {
-        recording.push(Uint8Array.from(d));
-        listener(d);
-      });
-    },
-    // Replies read inline, straight after the send, are recorded too.
-    ...(receiveNow && {
-      receiveNow() {
-        const d = receiveNow();
-        if (d) recording.push(Uint8Array.from(d));
-        return d;
-      },
-    }),
-  };
-}
 
 async function capture(handle: GenlHandle, name: string, req: IpvsRequest): Promise<void> {
   recording = [];
@@ -63,7 +43,7 @@ for (const args of [
   refOk(args);
 }
 mkdirSync(outDir, { recursive: true });
-const handle = await GenlHandle.open({ transport: recorded(openNetlinkTransport()) });
+const handle = await GenlHandle.open({ transport: recordingTransport(openNetlinkTransport(), (d) => recording.push(d)) });
 const tcp = { family: AF_INET, protocol: 6, address: '10.0.0.1', port: 80 } as const;
 await capture(handle, 'get-info', ipvsRequest.getInfo());
 await capture(handle, 'service-dump', ipvsRequest.getServices());

@@ -8,34 +8,14 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GenlHandle } from '../../src/kernel/handle.js';
-import { openNetlinkTransport, type Transport } from '../../src/kernel/transport.js';
+import { openNetlinkTransport } from '../../src/kernel/transport.js';
 import { decodeService, ipvsRequest, type ServiceKey } from '../../src/index.js';
-import { kernelRelease, loopbackUp, ref, refOk } from './helpers.js';
+import { kernelRelease, loopbackUp, recordingTransport, ref, refOk } from './helpers.js';
 
 const version = (/^(\d+\.\d+)/.exec(kernelRelease()) ?? [])[1] ?? 'unknown';
 const outDir = process.argv[2] ?? join('fixtures', `kernel-${version}`);
 
 let recording: Uint8Array[] = [];
-function recorded(inner: Transport): Transport {
-  const receiveNow = inner.receiveNow;
-  return {
-    ...inner,
-    onDatagram(listener) {
-      inner.onDatagram((d) => {
-        recording.push(Uint8Array.from(d));
-        listener(d);
-      });
-    },
-    // Replies read inline, straight after the send, are recorded too.
-    ...(receiveNow && {
-      receiveNow() {
-        const d = receiveNow();
-        if (d) recording.push(Uint8Array.from(d));
-        return d;
-      },
-    }),
-  };
-}
 
 loopbackUp();
 refOk(['-C']);
@@ -65,7 +45,7 @@ for (const args of [
   refOk(args);
 }
 mkdirSync(outDir, { recursive: true });
-const handle = await GenlHandle.open({ transport: recorded(openNetlinkTransport()) });
+const handle = await GenlHandle.open({ transport: recordingTransport(openNetlinkTransport(), (d) => recording.push(d)) });
 const keys: ServiceKey[] = [];
 await handle.requestEach(ipvsRequest.getServices(), (attrs) => keys.push(decodeService(attrs, false).key));
 const proc = readFileSync('/proc/self/net/ip_vs', 'latin1');

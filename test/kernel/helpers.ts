@@ -1,5 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { Ipvs } from '../../src/index.js';
+import type { Transport } from '../../src/kernel/transport.js';
 
 /** What one run of the reference ipvsadm (Debian's C binary in the VM) printed. */
 export interface RefRun {
@@ -55,4 +56,25 @@ export async function reset(ipvs: Ipvs): Promise<void> {
 /** The running kernel's release, e.g. "6.1.0-28-cloud-amd64". */
 export function kernelRelease(): string {
   return execFileSync('uname', ['-r'], { encoding: 'utf8' }).trim();
+}
+
+/** `inner` with a copy of every datagram the kernel sends handed to `record`, read by the event loop or inline. */
+export function recordingTransport(inner: Transport, record: (datagram: Uint8Array) => void): Transport {
+  const receiveNow = inner.receiveNow;
+  return {
+    ...inner,
+    onDatagram(listener) {
+      inner.onDatagram((d) => {
+        record(Uint8Array.from(d));
+        listener(d);
+      });
+    },
+    ...(receiveNow && {
+      receiveNow() {
+        const d = receiveNow();
+        if (d) record(Uint8Array.from(d));
+        return d;
+      },
+    }),
+  };
 }
