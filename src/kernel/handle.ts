@@ -114,7 +114,7 @@ export class GenlHandle {
     if (options.familyId !== undefined) return handle;
     try {
       const replies: Uint8Array[] = [];
-      await handle.exchange('GETFAMILY', (seq) => encodeGetFamily(seq, familyName), false, (a) => replies.push(a));
+      await handle.exchangeNow('GETFAMILY', (seq) => encodeGetFamily(seq, familyName), false, (a) => replies.push(a));
       const first = replies[0];
       if (!first) throw new NetlinkError('GETFAMILY', 2 /* ENOENT */);
       handle.familyId = decodeFamilyId(first);
@@ -138,63 +138,46 @@ export class GenlHandle {
    * `onRestart` tells the caller to drop what it collected.
    */
   async requestEach(req: IpvsRequest, onData: (attrs: Uint8Array) => void, onRestart?: () => void): Promise<void> {
-    const flags = NLM_F.REQUEST | NLM_F.ACK | (req.dump ? NLM_F.DUMP : 0);
-    const op = operationName(req.cmd);
-    for (let attempt = 0; ; attempt++) {
-      const interrupted = await this.exchange(
-        op,
-        (seq) => encodeGenlMessage(this.familyId, flags, seq, req.cmd, IPVS_GENL_VERSION, req.attrs),
-        req.dump,
-        onData,
-      );
-      if (!interrupted) return;
-      if (attempt >= DUMP_RETRIES) throw new NetlinkError(op, 4 /* EINTR */, 'dump kept being interrupted');
-      onRestart?.();
-    }
+    await this.requestEachNow(req, onData, onRestart);
   }
 
   /**
-   * `requestEach` finished within the call when the socket answers inline and nothing else is
+   * `requestEach`, finished within the call when the socket answers inline and nothing else is
    * using it: no promise and no turn of the event loop per request, which is most of a
    * whole-table listing's cost. Returns a promise only when the work could not end here.
    */
   requestEachNow(req: IpvsRequest, onData: (attrs: Uint8Array) => void, onRestart?: () => void): Promise<void> | undefined {
-    if (!this.inline || this.active > 0 || this.waiters.length > 0 || this.failure || this.closed) {
-      return this.requestEach(req, onData, onRestart);
-    }
     const flags = NLM_F.REQUEST | NLM_F.ACK | (req.dump ? NLM_F.DUMP : 0);
-    const operation = operationName(req.cmd);
+    const op = operationName(req.cmd);
+    const frame = (seq: number): Uint8Array => encodeGenlMessage(this.familyId, flags, seq, req.cmd, IPVS_GENL_VERSION, req.attrs);
     for (let attempt = 0; ; attempt++) {
-      let outcome: { error: NetlinkError | undefined; interrupted: boolean } | undefined;
-      const seq = this.allocSeq();
-      const pending: Pending = {
-        operation,
-        onData,
-        interrupted: false,
-        settle: (error, interrupted) => (outcome = { error, interrupted }),
-      };
-      this.active++;
-      this.exclusiveActive = true;
-      this.pending.set(seq, pending);
-      this.transmit([encodeGenlMessage(this.familyId, flags, seq, req.cmd, IPVS_GENL_VERSION, req.attrs)], [seq]);
-      if (outcome === undefined) {
-        // The socket ran dry before the answer was complete: the event loop's reader finishes it.
-        return new Promise<boolean>((resolve, reject) => {
-          pending.settle = (error, interrupted) => (error ? reject(error) : resolve(interrupted));
-        })
-          .finally(() => this.release(true))
-          .then((interrupted) => {
-            if (!interrupted) return undefined;
-            onRestart?.();
-            return this.requestEach(req, onData, onRestart);
-          });
-      }
-      this.release(true);
-      if (outcome.error) throw outcome.error;
-      if (!outcome.interrupted) return undefined;
-      if (attempt >= DUMP_RETRIES) throw new NetlinkError(operation, 4 /* EINTR */, 'dump kept being interrupted');
-      onRestart?.();
+      const interrupted = this.exchangeNow(op, frame, req.dump, onData);
+      if (interrupted instanceof Promise) return this.finishLater(interrupted, attempt, op, frame, req.dump, onData, onRestart);
+      if (!this.againAfter(interrupted, attempt, op, onRestart)) return undefined;
     }
+  }
+
+  /** The rest of `requestEachNow` once an exchange had to wait: its answer, then any retries. */
+  private async finishLater(
+    answer: Promise<boolean>,
+    attempt: number,
+    op: string,
+    frame: (seq: number) => Uint8Array,
+    exclusive: boolean,
+    onData: (attrs: Uint8Array) => void,
+    onRestart: (() => void) | undefined,
+  ): Promise<void> {
+    for (let interrupted = await answer; this.againAfter(interrupted, attempt, op, onRestart); attempt++) {
+      interrupted = await this.exchangeNow(op, frame, exclusive, onData);
+    }
+  }
+
+  /** Whether an exchange is to run again: its dump was interrupted (`onRestart` is called); throws past the last retry. */
+  private againAfter(interrupted: boolean, attempt: number, op: string, onRestart: (() => void) | undefined): boolean {
+    if (!interrupted) return false;
+    if (attempt >= DUMP_RETRIES) throw new NetlinkError(op, 4 /* EINTR */, 'dump kept being interrupted');
+    onRestart?.();
+    return true;
   }
 
   /**
@@ -280,6 +263,38 @@ export class GenlHandle {
       });
     }
     this.pump();
+  }
+
+  /**
+   * `exchange` done within the call when the socket answers inline and is free: the answer
+   * (true for an interrupted dump), thrown on refusal. A promise when it is busy, or when the
+   * socket ran dry before the answer was complete (the event loop's reader then finishes it).
+   */
+  private exchangeNow(
+    operation: string,
+    frame: (seq: number) => Uint8Array,
+    exclusive: boolean,
+    onData: (attrs: Uint8Array) => void,
+  ): boolean | Promise<boolean> {
+    if (!this.inline || this.active > 0 || this.waiters.length > 0 || this.failure || this.closed) {
+      return this.exchange(operation, frame, exclusive, onData);
+    }
+    let outcome: { error: NetlinkError | undefined; interrupted: boolean } | undefined;
+    const seq = this.allocSeq();
+    const pending: Pending = { operation, onData, interrupted: false, settle: (error, interrupted) => (outcome = { error, interrupted }) };
+    // Alone on the socket while it lasts, as a dump is.
+    this.active++;
+    this.exclusiveActive = true;
+    this.pending.set(seq, pending);
+    this.transmit([frame(seq)], [seq]);
+    if (outcome === undefined) {
+      return new Promise<boolean>((resolve, reject) => {
+        pending.settle = (error, interrupted) => (error ? reject(error) : resolve(interrupted));
+      }).finally(() => this.release(true));
+    }
+    this.release(true);
+    if (outcome.error) throw outcome.error;
+    return outcome.interrupted;
   }
 
   /** One request, one answer; resolves true when a dump came back marked interrupted. */

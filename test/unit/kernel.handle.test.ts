@@ -478,6 +478,26 @@ describe('a socket that answers inline (sendNow/receiveNow)', () => {
     expect(restarts).toBe(2);
   });
 
+  it('a dump interrupted every time is tried 6 times in all, whether its answers come inline or not', async () => {
+    for (const dryAfter of [0, 3, Number.POSITIVE_INFINITY]) {
+      const kernel = new InlineKernel(() => ({ kind: 'dump', cmd: IPVS_CMD.NEW_DEST, entries: [], intr: [-1] }));
+      kernel.dryAfter = dryAfter;
+      const handle = await GenlHandle.open({ transport: kernel, familyId: kernel.familyId });
+      let restarts = 0;
+      const e = await rejection(handle.requestEach(ipvsRequest.getDests(vip), () => undefined, () => restarts++));
+      expect([e.errno, kernel.calls.length, restarts], `dry after ${dryAfter}`).toEqual([4, 6, 5]);
+    }
+  });
+
+  it('single requests and the family lookup are answered inline too', async () => {
+    const kernel = tableKernel(3, InlineKernel) as InlineKernel;
+    const ipvs = await Ipvs.open({ transport: kernel });
+    expect(await ipvs.info()).toEqual({ version: 0x010201, connTabSize: 4096 });
+    await ipvs.addService(vip, serviceConfig(AF_INET));
+    expect(kernel.deliveredByLoop).toBe(0);
+    expect(kernel.readInline).toBeGreaterThanOrEqual(3);
+  });
+
   it('a refusal of an inline dump throws NetlinkError within the call and the socket stays usable', async () => {
     const kernel = new InlineKernel((call) =>
       call.index === 0 ? { kind: 'dump', cmd: IPVS_CMD.NEW_DEST, entries: [], doneErrno: 3 } : { kind: 'ok' },
