@@ -179,15 +179,18 @@ function destinationLabel(d: DestinationView): string {
 function destinationLine(d: DestinationView, view: ListingView): string {
   const head = `  -> ${left(destinationLabel(d), 28)}`;
   const c = d.counters;
-  const bps = numbers([c.inBps, c.outBps], view.exact);
-  const fwd = d.forwardName ?? '(null)';
-  const conns = `${left(d.activeConns, 10)} ${left(d.inactiveConns, 10)}`;
   switch (view.mode) {
     case 'stats':
       return `${head}${numbers([c.conns, c.inPkts, c.outPkts, c.inBytes, c.outBytes], view.exact)}`;
     case 'rate':
       // cps, inpps and outpps are plain %8llu here, never abbreviated.
-      return `${head} ${right(c.cps, 8)} ${right(c.inPps, 8)} ${right(c.outPps, 8)}${bps}`;
+      return `${head} ${right(c.cps, 8)} ${right(c.inPps, 8)} ${right(c.outPps, 8)}${numbers([c.inBps, c.outBps], view.exact)}`;
+    default:
+      break;
+  }
+  const fwd = d.forwardName ?? '(null)';
+  const conns = `${left(d.activeConns, 10)} ${left(d.inactiveConns, 10)}`;
+  switch (view.mode) {
     case 'thresholds':
       return `${head} ${left(d.upperThreshold, 10)} ${left(d.lowerThreshold, 10)} ${conns}`;
     case 'persistent-conn':
