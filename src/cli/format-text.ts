@@ -29,18 +29,26 @@ function byteLength(s: string): number {
   return s.length;
 }
 
+/** Runs of spaces for the column widths of a listing (at most 33), made once. */
+const SPACES = Array.from({ length: 34 }, (_, n) => ' '.repeat(n));
+
+function spaces(n: number): string {
+  return SPACES[n] ?? ' '.repeat(n);
+}
+
 /** `%-Ns`: left-justified in at least `width` bytes. */
 function left(s: string | number | bigint, width: number): string {
   const t = String(s);
-  const n = byteLength(t);
-  return n >= width ? t : t + ' '.repeat(width - n);
+  // A number's digits are ASCII.
+  const n = typeof s === 'string' ? byteLength(t) : t.length;
+  return n >= width ? t : t + spaces(width - n);
 }
 
 /** `%Ns`: right-justified in at least `width` bytes. */
 function right(s: string | number | bigint, width: number): string {
   const t = String(s);
-  const n = byteLength(t);
-  return n >= width ? t : ' '.repeat(width - n) + t;
+  const n = typeof s === 'string' ? byteLength(t) : t.length;
+  return n >= width ? t : spaces(width - n) + t;
 }
 
 /** The first `max` bytes of `s` (never splitting a character): a C buffer of max+1 bytes. */

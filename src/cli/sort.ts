@@ -144,6 +144,8 @@ export function sortServices<T extends ServiceEntry>(services: readonly T[]): T[
 
 /** Real servers of one service in ipvsadm's order, given the kernel's dump order. */
 export function sortDestinations<T extends DestinationEntry>(destinations: readonly T[]): T[] {
+  // Most services of a big table have one real server: nothing to compare.
+  if (destinations.length < 2) return destinations.slice();
   const keyed = destinations.map((d) => ({ d, k: destinationSortKey(d) }));
   return mergeSort(keyed, (a, b) => compareDestinationKeys(a.k, b.k)).map((x) => x.d);
 }
