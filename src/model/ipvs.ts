@@ -100,9 +100,10 @@ export class Ipvs {
 
   /**
    * The real servers of many services, as `ipvsadm -L -n` and `-S -n` fetch them for a whole
-   * table: one after the other within the call where the socket answers inline, otherwise
-   * overlapped, up to DUMP_SOCKETS dumps at once, each on its own socket (the kernel runs one
-   * dump per socket). `onEach` gets every list in input order. At the first failure
+   * table: with `brief` and no counters, from /proc/net/ip_vs where it answers (see procTable);
+   * the rest over netlink, one after the other within the call where the socket answers inline,
+   * otherwise overlapped, up to DUMP_SOCKETS dumps at once, each on its own socket (the kernel
+   * runs one dump per socket). `onEach` gets every list in input order. At the first failure
    * the lists before it are still delivered, then the failure is thrown.
    */
   async destinationsOfEach(
@@ -113,7 +114,8 @@ export class Ipvs {
     const stats = options.stats ?? true;
     const listed = options.brief && !stats ? this.procTable(services) : undefined;
     if (listed !== undefined || this.handle.inline) {
-      // Each netlink dump ends within its call: one socket, one plain loop.
+      // One plain loop: the file's blocks, and the netlink dumps that end within their call
+      // (or, on a socket that does not answer inline, are awaited one at a time: few are left).
       let handle: GenlHandle | undefined;
       for (let i = 0; i < services.length; i++) {
         const key = services[i] as ServiceKey;
