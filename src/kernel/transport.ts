@@ -105,6 +105,8 @@ export function openNetlinkTransport(datagramSize = SMALL_DATAGRAMS): Transport 
   let datagramListener: (datagram: Uint8Array) => void = () => undefined;
   let errorListener: (error: Error) => void = () => undefined;
   const Native = loadNative();
+  // The addon's constructor creates nothing before its socket, so the socket takes this number.
+  const expected = lowestFreeDescriptor();
   const socket = new Native(
     NETLINK_GENERIC,
     datagramSize,
@@ -150,7 +152,7 @@ export function openNetlinkTransport(datagramSize = SMALL_DATAGRAMS): Transport 
       socket.close();
     },
   };
-  const fd = descriptorOf(socket);
+  const fd = (expected !== undefined && isGenericNetlink(expected)) ? expected : descriptorOf(socket);
   return fd === undefined ? transport : Object.assign(transport, inThisThread(fd, datagramSize));
 }
 
@@ -175,6 +177,40 @@ function inThisThread(fd: number, datagramSize: number): Required<Pick<Transport
       return new Uint8Array(scratch.subarray(0, size));
     },
   };
+}
+
+/** The number the next new descriptor gets (the kernel hands out the lowest free one). */
+function lowestFreeDescriptor(): number | undefined {
+  try {
+    const fd = openSync('/dev/null', 'r');
+    closeSync(fd);
+    return fd;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * No ipvsadm equivalent (exported for the kernel tests). Whether descriptor `fd` is a
+ * generic-netlink socket: /proc/self/fd names its inode and
+ * /proc/self/net/netlink lists that inode's protocol. With the number taken just before the
+ * addon's constructor, only another thread opening a generic-netlink socket in between could
+ * make it someone else's: far cheaper than matching every descriptor (descriptorOf).
+ */
+export function isGenericNetlink(fd: number): boolean {
+  try {
+    const link = readlinkSync(`/proc/self/fd/${fd}`);
+    if (!link.startsWith('socket:[')) return false;
+    const inode = ` ${link.slice(8, -1)}`;
+    const [header = '', ...rows] = readProcFile('/proc/self/net/netlink').split('\n');
+    const column = header.trim().split(/\s+/);
+    const eth = column.indexOf('Eth');
+    if (eth < 0 || column[column.length - 1] !== 'Inode') return false;
+    const row = rows.find((r) => r.trimEnd().endsWith(inode));
+    return row !== undefined && row.trim().split(/\s+/)[eth] === String(NETLINK_GENERIC);
+  } catch {
+    return false;
+  }
 }
 
 /**

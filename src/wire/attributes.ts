@@ -8,8 +8,9 @@ export function align4(n: number): number {
 
 /** Finished attribute blocks are carved from shared 64 KiB slabs, not given an ArrayBuffer each. */
 const SLAB = 65536;
-let slab = new Uint8Array(SLAB);
-let slabUsed = 0;
+// The first carve allocates: a command that builds nothing pays nothing at start-up.
+let slab = new Uint8Array(0);
+let slabUsed = SLAB;
 
 /**
  * Room for `length` zeroed bytes that nothing else will write to. A hundred thousand small backing
@@ -156,7 +157,7 @@ export class AttrWriter {
       this.pad();
       return this;
     }
-    const encoded = encoder.encode(value);
+    const encoded = (encoder ??= new TextEncoder()).encode(value);
     this.begin(type, encoded.length + 1);
     this.buf.set(encoded, this.len);
     this.buf[this.len + encoded.length] = 0;
@@ -301,8 +302,9 @@ export const get = {
 function utf8Until0(view: DataView, a: RawAttr): string {
   const bytes = new Uint8Array(view.buffer, view.byteOffset + a.start, a.length);
   const nul = bytes.indexOf(0);
-  return decoder.decode(nul === -1 ? bytes : bytes.subarray(0, nul));
+  return (decoder ??= new TextDecoder()).decode(nul === -1 ? bytes : bytes.subarray(0, nul));
 }
 
-const decoder = new TextDecoder();
-const encoder = new TextEncoder();
+// Made on first use: names are ASCII almost always, and creating them costs start-up time.
+let decoder: TextDecoder | undefined;
+let encoder: TextEncoder | undefined;

@@ -187,9 +187,12 @@ export function procServiceName(key: ServiceKey): string | undefined {
   return `${protocol}  [${groups}]:${port}`;
 }
 
-/** Two uppercase hex digits per byte value: names are built for every service of a listing. */
-const HEX_BYTES = Array.from({ length: 256 }, (_, i) => i.toString(16).toUpperCase().padStart(2, '0'));
+/**
+ * Two uppercase hex digits per byte value: names are built for every service of a listing. Made
+ * on first use, so commands that list nothing do not build it.
+ */
+let HEX_BYTES: string[] | undefined;
 
 function hex(byte: number | undefined): string {
-  return HEX_BYTES[byte as number] as string;
+  return (HEX_BYTES ??= Array.from({ length: 256 }, (_, i) => i.toString(16).toUpperCase().padStart(2, '0')))[byte as number] as string;
 }

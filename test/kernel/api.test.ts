@@ -12,6 +12,9 @@ import {
   type IpvsChange,
   type ServiceKey,
 } from '../../src/index.js';
+import { closeSync, openSync } from 'node:fs';
+import { isGenericNetlink, openNetlinkTransport } from '../../src/kernel/transport.js';
+import { GENL_ID_CTRL, encodeGetFamily, splitMessages } from '../../src/wire/index.js';
 import { openClean, ref, refOk, refSave, reset, sorted } from './helpers.js';
 
 const tcp = (address: string, port: number): ServiceKey => ({ family: AF_INET, protocol: 6, address, port });
@@ -45,6 +48,36 @@ describe('info', () => {
     assert.equal(info.version, 0x010201);
     const header = refOk(['-L', '-n']).split('\n')[0];
     assert.equal(header, `IP Virtual Server version 1.2.1 (size=${info.connTabSize})`);
+  });
+});
+
+describe('transport', () => {
+  test('takes the next descriptor as its socket and talks to the kernel through it in this thread', () => {
+    const probe = openSync('/dev/null', 'r');
+    closeSync(probe);
+    const transport = openNetlinkTransport();
+    try {
+      assert.equal(isGenericNetlink(probe), true);
+      assert.ok(transport.sendNow && transport.receiveNow, 'no in-thread half');
+      transport.sendNow([encodeGetFamily(4242, 'IPVS')]);
+      const datagram = transport.receiveNow();
+      assert.ok(datagram, 'no reply queued');
+      const [reply] = splitMessages(datagram);
+      assert.equal(reply?.seq, 4242);
+      assert.equal(reply?.type, GENL_ID_CTRL);
+    } finally {
+      transport.close();
+    }
+  });
+
+  test('a descriptor that is not a generic-netlink socket is refused', () => {
+    const file = openSync('/dev/null', 'r');
+    try {
+      assert.equal(isGenericNetlink(file), false);
+    } finally {
+      closeSync(file);
+    }
+    assert.equal(isGenericNetlink(file), false);
   });
 });
 
