@@ -364,7 +364,9 @@ class Session {
       await this.kernel.destinationsOfEach(
         ordered.map((s) => s.key),
         (i, dests) => {
-          const block = { ...(ordered[i] as ServiceEntry), destinations: format.sort ? sortDestinations(dests) : dests };
+          const s = ordered[i] as ServiceEntry;
+          // Built field by field: a spread of 10,000 services took a quarter of a second under TCG.
+          const block = { key: s.key, config: s.config, stats: s.stats, stats64: s.stats64, destinations: format.sort ? sortDestinations(dests) : dests };
           if (!format.numeric) named.push(block);
           else {
             batch.push(block);
