@@ -138,6 +138,8 @@ export function compareDestinations(a: DestinationEntry, b: DestinationEntry): n
 
 /** Services in ipvsadm's order, given the kernel's dump order. */
 export function sortServices<T extends ServiceEntry>(services: readonly T[]): T[] {
+  const fast = sortedByNumber(services);
+  if (fast !== undefined) return fast;
   const keyed = services.map((s) => ({ s, k: serviceSortKey(s) }));
   return mergeSort(keyed, (a, b) => compareServiceKeys(a.k, b.k)).map((x) => x.s);
 }
@@ -148,4 +150,45 @@ export function sortDestinations<T extends DestinationEntry>(destinations: reado
   if (destinations.length < 2) return destinations.slice();
   const keyed = destinations.map((d) => ({ d, k: destinationSortKey(d) }));
   return mergeSort(keyed, (a, b) => compareDestinationKeys(a.k, b.k)).map((x) => x.d);
+}
+
+const IPV4_SPAN = 2 ** 31;
+
+/**
+ * The common table, as a plain numeric sort: IPv4 address services only, their addresses less
+ * than 2^31 apart. There no wrapped difference wraps, so ipvsadm's comparator is the order of
+ * (protocol, address, port), which the kernel keeps unique; every sort then yields msort's
+ * order, and a native one of numbers is far cheaper than ours calling a comparator. Undefined
+ * for any other table.
+ */
+function sortedByNumber<T extends ServiceEntry>(services: readonly T[]): T[] | undefined {
+  const n = services.length;
+  const words = new Float64Array(n);
+  const protocols: number[] = [];
+  let low = Infinity;
+  let high = -Infinity;
+  for (let i = 0; i < n; i++) {
+    const k = (services[i] as T).key;
+    if (isFwmarkKey(k) || k.family === AF_INET6) return undefined;
+    const w = ipv4Word(k.address);
+    words[i] = w;
+    if (w < low) low = w;
+    if (w > high) high = w;
+    if (!protocols.includes(k.protocol)) protocols.push(k.protocol);
+  }
+  if (n < 2 || high - low >= IPV4_SPAN || protocols.length > 31) return undefined;
+  protocols.sort((a, b) => a - b);
+  // rank · 2^48 + address · 2^16 + port: below 2^53, so exact as a double.
+  const keys = new Float64Array(n);
+  const byKey = new Map<number, T>();
+  for (let i = 0; i < n; i++) {
+    const s = services[i] as T;
+    const k = s.key as { protocol: number; port: number };
+    const key = protocols.indexOf(k.protocol) * 2 ** 48 + (words[i] as number) * 2 ** 16 + k.port;
+    keys[i] = key;
+    byKey.set(key, s);
+  }
+  if (byKey.size !== n) return undefined;
+  keys.sort();
+  return Array.from(keys, (key) => byKey.get(key) as T);
 }

@@ -926,6 +926,32 @@ describe('sort.ts (spec 5.9)', () => {
     expect(calls).toEqual(['ab', 'de', 'cd', 'ac', 'bc']);
   });
 
+  it('services: the numeric shortcut gives the order of the comparator and msort', () => {
+    const v4 = fc.tuple(fc.constantFrom(6, 17, 132), fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 0, max: 65535 }));
+    const near = fc.tuple(fc.constantFrom(6, 17), fc.integer({ min: 0x0a000000, max: 0x0a0000ff }), fc.integer({ min: 0, max: 3 }));
+    // Less than 2^31 apart (the shortcut) or just not (the comparator wraps).
+    const mid = fc.tuple(fc.constantFrom(6, 17, 132), fc.integer({ min: 0x40000000, max: 0xc0000000 }), fc.integer({ min: 0, max: 2 }));
+    fc.assert(
+      fc.property(fc.oneof(fc.array(v4, { maxLength: 40 }), fc.array(near, { maxLength: 40 }), fc.array(mid, { maxLength: 40 })), (rows) => {
+        const seen = new Set<string>();
+        const services = rows
+          .filter(([p, a, port]) => !seen.has(`${p}/${a}/${port}`) && seen.add(`${p}/${a}/${port}`))
+          .map(([p, a, port]) => {
+            const address = [a >>> 24, (a >>> 16) & 255, (a >>> 8) & 255, a & 255].join('.');
+            return p === 6 ? tcp(address, port) : p === 17 ? udp(address, port) : { ...tcp(address, port), key: { ...tcp(address, port).key, protocol: 132 } };
+          });
+        expect(sortServices(services)).toEqual(mergeSort(services, compareServices));
+      }),
+    );
+  });
+
+  it('services exactly 2^31 apart keep the dump order, as the wrapped comparator leaves them', () => {
+    const a = tcp('64.0.0.0', 80);
+    const b = tcp('192.0.0.0', 80);
+    expect(sortServices([a, b])).toEqual([a, b]);
+    expect(sortServices([b, a])).toEqual([b, a]);
+  });
+
   it('wrapping difference: 10.0.0.1 − 200.0.0.1 is positive, so 200.0.0.1 sorts first', () => {
     expect(wrappingDifference(0x0a000001, 0xc8000001)).toBeGreaterThan(0);
     expect(wrappingDifference(0, 0x80000000)).toBe(-0x80000000);
