@@ -192,22 +192,17 @@ function lowestFreeDescriptor(): number | undefined {
 
 /**
  * No ipvsadm equivalent (exported for the kernel tests). Whether descriptor `fd` is a
- * generic-netlink socket: /proc/self/fd names its inode and
- * /proc/self/net/netlink lists that inode's protocol. With the number taken just before the
- * addon's constructor, only another thread opening a generic-netlink socket in between could
- * make it someone else's: far cheaper than matching every descriptor (descriptorOf).
+ * generic-netlink socket: /proc/self/fd names its inode and /proc/self/net/netlink lists that
+ * inode's protocol. With the number taken just before the addon's constructor, only another
+ * thread opening a generic-netlink socket in between could make it someone else's: far cheaper
+ * than matching every descriptor (descriptorOf).
  */
 export function isGenericNetlink(fd: number): boolean {
   try {
     const link = readlinkSync(`/proc/self/fd/${fd}`);
     if (!link.startsWith('socket:[')) return false;
-    const inode = ` ${link.slice(8, -1)}`;
-    const [header = '', ...rows] = readProcFile('/proc/self/net/netlink').split('\n');
-    const column = header.trim().split(/\s+/);
-    const eth = column.indexOf('Eth');
-    if (eth < 0 || column[column.length - 1] !== 'Inode') return false;
-    const row = rows.find((r) => r.trimEnd().endsWith(inode));
-    return row !== undefined && row.trim().split(/\s+/)[eth] === String(NETLINK_GENERIC);
+    const inode = link.slice(8, -1);
+    return netlinkSockets().some((s) => s.inode === inode && s.protocol === String(NETLINK_GENERIC));
   } catch {
     return false;
   }
@@ -222,13 +217,9 @@ export function isGenericNetlink(fd: number): boolean {
 function descriptorOf(socket: NativeNetlink): number | undefined {
   try {
     const port = String(socket.address().port);
-    const [header = '', ...rows] = readProcFile('/proc/self/net/netlink').split('\n');
-    const column = header.trim().split(/\s+/);
-    const [eth, pid, ino] = [column.indexOf('Eth'), column.indexOf('Pid'), column.indexOf('Inode')];
-    if (eth < 0 || pid < 0 || ino < 0) return undefined;
-    const row = rows.map((r) => r.trim().split(/\s+/)).find((f) => f[eth] === String(NETLINK_GENERIC) && f[pid] === port);
+    const row = netlinkSockets().find((s) => s.protocol === String(NETLINK_GENERIC) && s.port === port);
     if (!row) return undefined;
-    const link = `socket:[${row[ino]}]`;
+    const link = `socket:[${row.inode}]`;
     // The socket is usually the newest descriptor: look from the highest down.
     const names = readdirSync('/proc/self/fd');
     for (let i = names.length - 1; i >= 0; i--) {
@@ -242,6 +233,21 @@ function descriptorOf(socket: NativeNetlink): number | undefined {
     // no /proc
   }
   return undefined;
+}
+
+/**
+ * The netlink sockets /proc/self/net/netlink lists, their protocol, port and inode as the file
+ * writes them; none when its header lacks one of those columns. Throws where it cannot be read.
+ */
+function netlinkSockets(): { protocol: string; port: string; inode: string }[] {
+  const [header = '', ...rows] = readProcFile('/proc/self/net/netlink').split('\n');
+  const column = header.trim().split(/\s+/);
+  const [eth, pid, ino] = [column.indexOf('Eth'), column.indexOf('Pid'), column.indexOf('Inode')];
+  if (eth < 0 || pid < 0 || ino < 0) return [];
+  return rows.map((r) => {
+    const f = r.trim().split(/\s+/);
+    return { protocol: f[eth] ?? '', port: f[pid] ?? '', inode: f[ino] ?? '' };
+  });
 }
 
 /**
