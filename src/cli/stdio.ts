@@ -44,20 +44,35 @@ export function descriptorSink(fd: 1 | 2): TextSink {
   };
 }
 
+/** Linux's memory devices (/dev/null, /dev/zero, /dev/full, /dev/urandom, …): never terminals. */
+const MEMORY_DEVICES_MAJOR = 1;
+
+/** The major number of a device number, as glibc's major() splits it. */
+export function deviceMajor(rdev: number): number {
+  return ((rdev >>> 8) & 0xfff) | (Math.floor(rdev / 2 ** 32) & ~0xfff);
+}
+
+/** How C stdio buffers one standard descriptor. */
+export interface StdioMode {
+  tty: boolean;
+  block: number | undefined;
+}
+
 /**
  * What C stdio makes of `fd`, from one fstat: a terminal (written as it comes), or a fully
  * buffered stream whose buffer glibc sizes at st_blksize when that is below BUFSIZ (8192), else
- * BUFSIZ. The tty module is loaded only for character devices (terminals are among them); a
- * descriptor that cannot be examined is neither, with no block size.
+ * BUFSIZ. The tty module (with net and streams: ~60 ms under emulation) is loaded only for a
+ * character device that may be a terminal, so not for the `>/dev/null` of scripts; a descriptor
+ * that cannot be examined is neither, with no block size.
  */
-export function stdioMode(fd: number): { tty: boolean; block: number | undefined } {
+export function stdioMode(fd: number): StdioMode {
   let stat: Stats;
   try {
     stat = fstatSync(fd);
   } catch {
     return { tty: false, block: undefined };
   }
-  if (stat.isCharacterDevice()) {
+  if (stat.isCharacterDevice() && deviceMajor(stat.rdev) !== MEMORY_DEVICES_MAJOR) {
     const { isatty } = createRequire(import.meta.url)('node:tty') as typeof import('node:tty');
     if (isatty(fd)) return { tty: true, block: undefined };
   }

@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { accessSync, constants as fsConstants, readFileSync } from 'node:fs';
 import { basename, delimiter, isAbsolute, join, resolve } from 'node:path';
 import { main, type CliIo, type IpvsLike } from './main.js';
-import { descriptorSink, stdinChunks, stdioMode } from './stdio.js';
+import { descriptorSink, stdinChunks, stdioMode, type StdioMode } from './stdio.js';
 
 /**
  * argv[0] as the user typed it, as far as it can be recovered. A script started through its
@@ -65,15 +65,21 @@ async function openKernel(): Promise<IpvsLike> {
 
 /** The process's real CliIo. */
 export function processIo(argv0: string): CliIo {
-  const stdout = stdioMode(1);
+  // Examined when something is printed, as glibc does at a stream's first write: `-a` never is.
+  let stdout: StdioMode | undefined;
+  const mode = (): StdioMode => (stdout ??= stdioMode(1));
   return {
     argv0,
     stdin: stdinChunks,
     stdout: descriptorSink(1),
     stderr: descriptorSink(2),
     env: process.env,
-    stdoutIsTTY: stdout.tty,
-    stdoutBlock: stdout.block,
+    get stdoutIsTTY() {
+      return mode().tty;
+    },
+    get stdoutBlock() {
+      return mode().block;
+    },
     openKernel,
     readFile: (path) => readFileSync(path, 'utf8'),
     modprobe: modprobeIpvs,
