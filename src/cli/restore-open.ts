@@ -2,7 +2,6 @@
  * Where `-R` reads from with the `--input FILE` extension: the named file, or stdin for `-` or
  * without the option, and the name reports give it (`FILE`, or `<stdin>`).
  */
-import { createRequire } from 'node:module';
 import { strerror } from './errors.js';
 import type { CliIo } from './main.js';
 import { STDIN_NAME } from './restore-report.js';
@@ -17,7 +16,7 @@ export interface RestoreInput {
 function reason(e: unknown): string {
   const code = (e as { code?: unknown } | null)?.code;
   // node:os only here, on a failure: loading it costs every command's start-up otherwise.
-  const { constants } = createRequire(import.meta.url)('node:os') as typeof import('node:os');
+  const { constants } = process.getBuiltinModule('node:os');
   const errno = typeof code === 'string' ? (constants.errno as Record<string, number | undefined>)[code] : undefined;
   if (errno !== undefined) return strerror(errno);
   return e instanceof Error ? e.message : String(e);

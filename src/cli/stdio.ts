@@ -4,7 +4,6 @@
  * Writes are synchronous, as C's stdio writes are; stdin is read synchronously when it is a
  * regular file (no thread-pool round trip per chunk) and through `process.stdin` otherwise.
  */
-import { createRequire } from 'node:module';
 import { fstatSync, readSync, writeSync, type Stats } from 'node:fs';
 import type { TextSink } from './main.js';
 
@@ -13,6 +12,15 @@ const SIGPIPE_STATUS = 128 + 13;
 
 function errnoCode(e: unknown): string | undefined {
   return (e as NodeJS.ErrnoException).code;
+}
+
+/** The Node streams sinks fell back to (descriptorSink): they may still hold text. */
+const fallbacks = new Set<NodeJS.WriteStream>();
+
+/** Whether everything written to the sinks has reached its descriptor. */
+export function outputSettled(): boolean {
+  for (const stream of fallbacks) if (stream.writableLength > 0) return false;
+  return true;
 }
 
 /**
@@ -33,6 +41,7 @@ export function descriptorSink(fd: 1 | 2): TextSink {
           const code = errnoCode(e);
           if (code === 'EAGAIN') {
             stream = fd === 1 ? process.stdout : process.stderr;
+            fallbacks.add(stream);
             return stream.write(bytes.subarray(done));
           }
           if (code === 'EPIPE' && fd === 1) process.exit(SIGPIPE_STATUS);
@@ -73,7 +82,7 @@ export function stdioMode(fd: number): StdioMode {
     return { tty: false, block: undefined };
   }
   if (stat.isCharacterDevice() && deviceMajor(stat.rdev) !== MEMORY_DEVICES_MAJOR) {
-    const { isatty } = createRequire(import.meta.url)('node:tty') as typeof import('node:tty');
+    const { isatty } = process.getBuiltinModule('node:tty');
     if (isatty(fd)) return { tty: true, block: undefined };
   }
   return { tty: false, block: stat.blksize > 0 && stat.blksize < 8192 ? stat.blksize : 8192 };

@@ -1,12 +1,10 @@
-import { createRequire } from 'node:module';
-
 let errnoNames: Map<number, string> | undefined;
 
 /** The symbolic name of an errno value, e.g. 17 → "EEXIST". */
 export function errnoName(errno: number): string {
   // node:os is loaded on the first error, not by every command's start-up.
   errnoNames ??= new Map(
-    Object.entries((createRequire(import.meta.url)('node:os') as typeof import('node:os')).constants.errno).map(
+    Object.entries(process.getBuiltinModule('node:os').constants.errno).map(
       ([name, value]) => [value, name],
     ),
   );

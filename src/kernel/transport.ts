@@ -1,5 +1,4 @@
 import { closeSync, openSync, readSync, readdirSync, readlinkSync, writevSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NETLINK_GENERIC } from '../wire/index.js';
@@ -88,7 +87,7 @@ function loadNative(): NativeNetlinkClass {
     }
   }
   if (!binding) {
-    const require = createRequire(import.meta.url);
+    const require = process.getBuiltinModule('node:module').createRequire(import.meta.url);
     const root = dirname(require.resolve('netlink/package.json'));
     try {
       binding = require(join(root, prebuild)) as typeof binding;

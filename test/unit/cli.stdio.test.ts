@@ -1,21 +1,13 @@
 import { closeSync, openSync } from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
-// Records what stdio.ts loads through createRequire, to see when it reaches for the tty module.
-const required = vi.hoisted((): string[] => []);
-vi.mock('node:module', async (original) => {
-  const real = await original<typeof import('node:module')>();
-  return {
-    ...real,
-    createRequire: (from: string) => {
-      const load = real.createRequire(from);
-      return (id: string) => {
-        required.push(id);
-        return load(id);
-      };
-    },
-  };
-});
+// Records which built-in modules stdio.ts asks for, to see when it reaches for the tty module.
+const required: string[] = [];
+const getBuiltinModule = process.getBuiltinModule.bind(process);
+vi.spyOn(process, 'getBuiltinModule').mockImplementation(((id: string) => {
+  required.push(id);
+  return getBuiltinModule(id);
+}) as typeof process.getBuiltinModule);
 
 const { deviceMajor, stdioMode } = await import('../../src/cli/stdio.js');
 
