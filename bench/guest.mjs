@@ -67,8 +67,9 @@ function timed(ns, command, stdin = '/dev/null', stdout = '/dev/null') {
   return { s: Number(wall[1] || 0) * 3600 + Number(wall[2]) * 60 + Number(wall[3]), mb: Number(rss[1]) / RSS_FACTOR / 1024 };
 }
 
+let netnsCount = 0;
 function freshNetns() {
-  const ns = `bench${Date.now() % 100000}`;
+  const ns = `bench${Date.now() % 100000}n${netnsCount++}`;
   sh(`ip netns add ${ns} && ip -n ${ns} link set lo up`);
   return ns;
 }
@@ -115,32 +116,46 @@ for (const set of SETS.filter((s) => only.length === 0 || only.includes(s.name))
 }
 
 if (!args.includes('--no-commands')) {
-  // One command: COMMANDS sequential `ipvsadm -a` processes, against the reference and `node -e 0`.
-  const loop = (command) => {
+  // One command: COMMANDS sequential `ipvsadm -a` processes each for the reference, ours and
+  // `node -e 0`, in ROUNDS interleaved blocks (the order turning each round), so that the
+  // emulator's drift over the minutes this takes weighs on all three alike.
+  const ROUNDS = 10;
+  const tools = ['ref', 'ours', 'node'];
+  const loop = (command, from, to) => {
     const script = join(dir, 'loop.sh');
     const body = [];
-    for (let i = 0; i < COMMANDS; i++) body.push(command(i));
+    for (let i = from; i < to; i++) body.push(command(i));
     writeFileSync(script, `${body.join('\n')}\n`);
     return script;
   };
-  const cost = {};
-  for (const tool of ['ref', 'ours', 'node']) {
-    const ns = freshNetns();
-    try {
-      sh(`ip netns exec ${ns} ${REF} -A -t 10.0.0.1:80`);
-      const bin = tool === 'ref' ? REF : OURS;
-      const script = tool === 'node' ? loop(() => 'node -e 0') : loop((i) => `${bin} -a -t 10.0.0.1:80 -r ${ip4([172, 16], i + 1)} -m`);
-      cost[tool] = timed(ns, `/bin/sh ${script}`);
-      if (tool !== 'node') {
-        const n = sh(`ip netns exec ${ns} ${REF} -S -n`).split('\n').filter((l) => l.startsWith('-a ')).length;
-        if (n !== COMMANDS) {
-          failures++;
-          process.stdout.write(`!! one command: ${tool} left ${n} real servers, not ${COMMANDS}\n`);
-        }
-      }
-    } finally {
-      sh(`ip netns del ${ns}`);
+  const cost = { ref: { s: 0 }, ours: { s: 0 }, node: { s: 0 } };
+  const ns = {};
+  try {
+    for (const tool of tools) {
+      ns[tool] = freshNetns();
+      sh(`ip netns exec ${ns[tool]} ${REF} -A -t 10.0.0.1:80`);
     }
+    for (let round = 0; round < ROUNDS; round++) {
+      const [from, to] = [Math.floor((COMMANDS * round) / ROUNDS), Math.floor((COMMANDS * (round + 1)) / ROUNDS)];
+      for (let k = 0; k < tools.length; k++) {
+        const tool = tools[(round + k) % tools.length];
+        const bin = tool === 'ref' ? REF : OURS;
+        const script =
+          tool === 'node'
+            ? loop(() => 'node -e 0', from, to)
+            : loop((i) => `${bin} -a -t 10.0.0.1:80 -r ${ip4([172, 16], i + 1)} -m`, from, to);
+        cost[tool].s += timed(ns[tool], `/bin/sh ${script}`).s;
+      }
+    }
+    for (const tool of ['ref', 'ours']) {
+      const n = sh(`ip netns exec ${ns[tool]} ${REF} -S -n`).split('\n').filter((l) => l.startsWith('-a ')).length;
+      if (n !== COMMANDS) {
+        failures++;
+        process.stdout.write(`!! one command: ${tool} left ${n} real servers, not ${COMMANDS}\n`);
+      }
+    }
+  } finally {
+    for (const name of Object.values(ns)) sh(`ip netns del ${name}`);
   }
   const per = (m) => `${((m.s / COMMANDS) * 1000).toFixed(0)} ms`;
   lines.push(`| one command | ${COMMANDS} x \`ipvsadm -a\` | ${per(cost.ref)} each | ${per(cost.ours)} each | ${ratio(cost.ref.s, cost.ours.s)} |`);
