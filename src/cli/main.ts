@@ -92,8 +92,8 @@ export interface TextSink {
 
 /** Everything a run needs from outside the process. */
 export interface CliIo {
-  /** argv[0] as invoked: the "Try …" line and the help text name it. */
-  argv0: string;
+  /** argv[0] as invoked: the "Try …" line and the help text name it (read only for those). */
+  readonly argv0: string;
   /** `-R` reads it line by line, as it arrives. */
   stdin: AsyncIterable<string | Uint8Array>;
   stdout: TextSink;
@@ -231,7 +231,9 @@ class Session {
   }
 
   private async parse(argv: string[]): Promise<Command | UsageError> {
-    const ctx = { argv0: this.io.argv0, env: this.io.env, resolver: this.resolver };
+    const io = this.io;
+    // argv0 is read through, not copied: the process's one is found with system calls (invokedName).
+    const ctx = { get argv0() { return io.argv0; }, env: io.env, resolver: this.resolver };
     let parsed = parseCommandLine(argv, ctx);
     const r = this.resolver;
     // Each round answers the names the last parse asked for; a parse asks for at most one

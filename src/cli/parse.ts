@@ -307,7 +307,7 @@ function argKind(item: Item): OptionEntry['arg'] {
 }
 
 class OptionScanner {
-  /** argv with argv0 at index 0, as popt sees it. */
+  /** argv at popt's indices: index 0 (argv0) is never read as a token, so it stays empty. */
   private readonly args: string[];
   private next = 1;
   /** The rest of a short-option bundle still to be read (`-Ln` after `L`: "n"). */
@@ -320,11 +320,10 @@ class OptionScanner {
   readonly operands: string[] = [];
 
   constructor(
-    argv0: string,
     argv: readonly string[],
     private readonly posix: boolean,
   ) {
-    this.args = [argv0, ...argv];
+    this.args = ['', ...argv];
   }
 
   /** poptBadOption: the argv element consumed last. */
@@ -486,7 +485,8 @@ function message(rule: IntegerRule, value: string): string {
 class Parser {
   private readonly scanner: OptionScanner;
   private readonly resolver: Resolver;
-  private readonly argv0: string;
+  /** Read only to refuse: finding the name the program was invoked by takes system calls. */
+  private readonly ctx: ParseContext;
   private command: CommandName = 'list';
   private readonly seen = new Set<OptionName>();
   private readonly svc: ServiceState = {
@@ -515,9 +515,9 @@ class Parser {
 
   constructor(argv: readonly string[], ctx: ParseContext) {
     const posix = ctx.env['POSIXLY_CORRECT'] !== undefined || ctx.env['POSIX_ME_HARDER'] !== undefined;
-    this.scanner = new OptionScanner(ctx.argv0, argv, posix);
+    this.scanner = new OptionScanner(argv, posix);
     this.resolver = ctx.resolver;
-    this.argv0 = ctx.argv0;
+    this.ctx = ctx;
   }
 
   run(): Command {
@@ -566,7 +566,8 @@ class Parser {
   }
 
   private tryHelp(): never {
-    fail(`Try \`${this.argv0} -h' or '${this.argv0} --help' for more information.`, 255);
+    const argv0 = this.ctx.argv0;
+    fail(`Try \`${argv0} -h' or '${argv0} --help' for more information.`, 255);
   }
 
   // -------------------------------------------------------------------------------------------

@@ -59,16 +59,20 @@ export async function modprobeIpvs(): Promise<boolean> {
 
 async function openKernel(): Promise<IpvsLike> {
   const { Ipvs } = await import('../model/ipvs.js');
-  return Ipvs.open();
+  // The programs open the socket first, before any other I/O, and start no threads that do any.
+  return Ipvs.open({ ownsDescriptors: true });
 }
 
-/** The process's real CliIo. */
-export function processIo(argv0: string): CliIo {
+/** The process's real CliIo; `name` gives argv0 when something first names the program (`-a` never does). */
+export function processIo(name: () => string): CliIo {
   // Examined when something is printed, as glibc does at a stream's first write: `-a` never is.
   let stdout: StdioMode | undefined;
   const mode = (): StdioMode => (stdout ??= stdioMode(1));
+  let argv0: string | undefined;
   return {
-    argv0,
+    get argv0() {
+      return (argv0 ??= name());
+    },
     stdin: stdinChunks,
     stdout: descriptorSink(1),
     stderr: descriptorSink(2),
@@ -117,18 +121,18 @@ export async function runProgram(body: () => Promise<number>): Promise<void> {
 
 /** bin/ipvsadm. */
 export async function runIpvsadm(): Promise<void> {
-  await runProgram(() => main(process.argv.slice(2), processIo(invokedName())));
+  await runProgram(() => main(process.argv.slice(2), processIo(invokedName)));
 }
 
 /** bin/ipvsadm-save. */
 export async function runSave(): Promise<void> {
   const { saveScript } = await import('./save-script.js');
   const name = basename(invokedName('ipvsadm-save'));
-  await runProgram(() => saveScript(process.argv.slice(2), { ...processIo('ipvsadm'), scriptName: name }));
+  await runProgram(() => saveScript(process.argv.slice(2), { ...processIo(() => 'ipvsadm'), scriptName: name }));
 }
 
 /** bin/ipvsadm-restore. */
 export async function runRestore(): Promise<void> {
   const { restoreScript } = await import('./restore-script.js');
-  await runProgram(() => restoreScript(process.argv.slice(2), processIo('ipvsadm')));
+  await runProgram(() => restoreScript(process.argv.slice(2), processIo(() => 'ipvsadm')));
 }

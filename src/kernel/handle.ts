@@ -40,6 +40,8 @@ export interface HandleOptions {
   familyId?: number;
   /** Read size of a real socket (SMALL_DATAGRAMS unless told); see transport.ts. */
   datagramSize?: number;
+  /** No other thread opens descriptors while the socket is created; see TransportOptions. */
+  ownsDescriptors?: boolean;
 }
 
 /** Outcome of one operation of a pipeline: undefined for success, or the kernel's refusal. */
@@ -107,7 +109,7 @@ export class GenlHandle {
 
   /** Opens a socket and resolves the family (`IPVS` unless told otherwise). */
   static async open(options: HandleOptions = {}, familyName = IPVS_GENL_NAME): Promise<GenlHandle> {
-    const transport = options.transport ?? openNetlinkTransport(options.datagramSize);
+    const transport = options.transport ?? openNetlinkTransport(options);
     const trace =
       options.trace ?? (process.env.IPVS_DEBUG ? (line: string) => process.stderr.write(`ipvs: ${line}\n`) : undefined);
     const handle = new GenlHandle(transport, trace, options.familyId ?? 0);

@@ -99,8 +99,22 @@ function loadNative(): NativeNetlinkClass {
   return nativeClass;
 }
 
-/** Opens a generic-netlink socket reading datagrams of up to `datagramSize` bytes; the kernel picks its port (bind to 0). */
-export function openNetlinkTransport(datagramSize = SMALL_DATAGRAMS): Transport {
+/** How `openNetlinkTransport` opens its socket. */
+export interface TransportOptions {
+  /** Read size (SMALL_DATAGRAMS unless told). */
+  datagramSize?: number;
+  /**
+   * The caller guarantees that no other thread of the process opens descriptors meanwhile (true
+   * of the ipvsadm programs): the socket is then the lowest free descriptor, and only its being
+   * a socket is checked, not its protocol in /proc/self/net/netlink (~7 ms of a one-command run
+   * under emulation).
+   */
+  ownsDescriptors?: boolean;
+}
+
+/** Opens a generic-netlink socket; the kernel picks its port (bind to 0). */
+export function openNetlinkTransport(options: TransportOptions = {}): Transport {
+  const datagramSize = options.datagramSize ?? SMALL_DATAGRAMS;
   let datagramListener: (datagram: Uint8Array) => void = () => undefined;
   let errorListener: (error: Error) => void = () => undefined;
   const Native = loadNative();
@@ -151,7 +165,8 @@ export function openNetlinkTransport(datagramSize = SMALL_DATAGRAMS): Transport 
       socket.close();
     },
   };
-  const fd = (expected !== undefined && isGenericNetlink(expected)) ? expected : descriptorOf(socket);
+  const confirmed = expected !== undefined && (options.ownsDescriptors ? isSocket(expected) : isGenericNetlink(expected));
+  const fd = confirmed ? expected : descriptorOf(socket);
   return fd === undefined ? transport : Object.assign(transport, inThisThread(fd, datagramSize));
 }
 
@@ -197,13 +212,26 @@ function lowestFreeDescriptor(): number | undefined {
  * than matching every descriptor (descriptorOf).
  */
 export function isGenericNetlink(fd: number): boolean {
+  const inode = socketInode(fd);
+  if (inode === undefined) return false;
   try {
-    const link = readlinkSync(`/proc/self/fd/${fd}`);
-    if (!link.startsWith('socket:[')) return false;
-    const inode = link.slice(8, -1);
     return netlinkSockets().some((s) => s.inode === inode && s.protocol === String(NETLINK_GENERIC));
   } catch {
     return false;
+  }
+}
+
+function isSocket(fd: number): boolean {
+  return socketInode(fd) !== undefined;
+}
+
+/** The inode /proc/self/fd gives descriptor `fd` when it is a socket. */
+function socketInode(fd: number): string | undefined {
+  try {
+    const link = readlinkSync(`/proc/self/fd/${fd}`);
+    return link.startsWith('socket:[') ? link.slice(8, -1) : undefined;
+  } catch {
+    return undefined;
   }
 }
 

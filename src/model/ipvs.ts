@@ -204,7 +204,9 @@ export class Ipvs {
   private async dumpHandles(work: number): Promise<GenlHandle[]> {
     const wanted = this.options.transport ? 1 : Math.min(DUMP_SOCKETS, Math.max(1, work));
     while (this.dumpers.length + 1 < wanted) {
-      this.dumpers.push(await GenlHandle.open({ ...this.options, familyId: this.handle.familyId, datagramSize: SMALL_DATAGRAMS }));
+      // Later than start-up, where another thread may be opening descriptors (a name lookup).
+      const options = { ...this.options, ownsDescriptors: false, familyId: this.handle.familyId, datagramSize: SMALL_DATAGRAMS };
+      this.dumpers.push(await GenlHandle.open(options));
     }
     return [this.handle, ...this.dumpers.slice(0, wanted - 1)];
   }

@@ -52,23 +52,25 @@ describe('info', () => {
 });
 
 describe('transport', () => {
-  test('takes the next descriptor as its socket and talks to the kernel through it in this thread', () => {
-    const probe = openSync('/dev/null', 'r');
-    closeSync(probe);
-    const transport = openNetlinkTransport();
-    try {
-      assert.equal(isGenericNetlink(probe), true);
-      assert.ok(transport.sendNow && transport.receiveNow, 'no in-thread half');
-      transport.sendNow([encodeGetFamily(4242, 'IPVS')]);
-      const datagram = transport.receiveNow();
-      assert.ok(datagram, 'no reply queued');
-      const [reply] = splitMessages(datagram);
-      assert.equal(reply?.seq, 4242);
-      assert.equal(reply?.type, GENL_ID_CTRL);
-    } finally {
-      transport.close();
-    }
-  });
+  for (const ownsDescriptors of [false, true]) {
+    test(`takes the next descriptor as its socket and talks to the kernel through it in this thread (ownsDescriptors ${ownsDescriptors})`, () => {
+      const probe = openSync('/dev/null', 'r');
+      closeSync(probe);
+      const transport = openNetlinkTransport({ ownsDescriptors });
+      try {
+        assert.equal(isGenericNetlink(probe), true);
+        assert.ok(transport.sendNow && transport.receiveNow, 'no in-thread half');
+        transport.sendNow([encodeGetFamily(4242, 'IPVS')]);
+        const datagram = transport.receiveNow();
+        assert.ok(datagram, 'no reply queued');
+        const [reply] = splitMessages(datagram);
+        assert.equal(reply?.seq, 4242);
+        assert.equal(reply?.type, GENL_ID_CTRL);
+      } finally {
+        transport.close();
+      }
+    });
+  }
 
   test('a descriptor that is not a generic-netlink socket is refused', () => {
     const file = openSync('/dev/null', 'r');
