@@ -311,6 +311,21 @@ describe('exit statuses (§1.2) and the Try line', () => {
     expect((await run(k, ['-h', '-L'], { argv0: 'lvs' })).out).toBe(helpText('lvs'));
   });
 
+  it('argv0 is read only when a message names it (finding the invoked name takes system calls)', async () => {
+    const k = await kernelWith('-A -t 10.0.0.1:80');
+    const reads: number[] = [];
+    const counted = (line: string) => {
+      const { io, result } = testIo(k);
+      Object.defineProperty(io, 'argv0', { get: () => (reads.push(1), './lvs') });
+      return main(argv(line), io).then((rc) => ({ rc, ...result() }));
+    };
+    expect((await counted('-a -t 10.0.0.1:80 -r 10.1.1.1 -m')).rc).toBe(0);
+    expect(reads).toHaveLength(0);
+    const refused = await counted('bar');
+    expect(refused.err).toBe(TRY('./lvs'));
+    expect(reads.length).toBeGreaterThan(0);
+  });
+
   it('an unexpected exception is one line on stderr and status 255, never a stack trace', async () => {
     const k = new FakeIpvs();
     k.flush = async () => {
