@@ -113,6 +113,8 @@ async function main() {
     const figs = `${r.pass} passed, ${r.fail} failed, ${r.skipped ?? 0} skipped`;
     const times = r.res ? `; bed check ${fmt(r.buildMs)}, boot ${fmt(r.res.bootMs)}, tests ${fmt(r.res.cmdMs)}, VM total ${fmt(r.res.totalMs)}` : '';
     process.stdout.write(`${name}: ${figs}${times}${r.error ? `  -- KERNEL FAILED: ${r.error} (counted as 1 failure)` : ''}\n`);
+    // Hung boots were retried; their cause belongs in the summary, the part of a log people read.
+    for (const h of r.res?.hungBoots ?? []) process.stdout.write(`  ${r.kernel}: booted again after: ${h}\n`);
   }
   process.stdout.write(`${passed} passed, ${failed} failed\n`);
   return failed === 0 && results.length > 0 ? 0 : 1;

@@ -766,6 +766,7 @@ export async function runInVm(kernel, command, opts = {}) {
     timeout = 600, smp = Number(process.env.VM_SMP || 2), mem = Number(process.env.VM_MEM || 2048),
     writeback = true, onOutput = (b) => process.stdout.write(b), vmlinuz: vmlinuzOverride,
     mode = 'run', bed: bedIn,
+    bootTimeout = Number(process.env.VM_BOOT_TIMEOUT || 240), bootRetries = Number(process.env.VM_BOOT_RETRIES ?? 2),
   } = opts;
   const t0 = Date.now();
   const bed = bedIn || ensureBed(kernel);
@@ -773,14 +774,29 @@ export async function runInVm(kernel, command, opts = {}) {
   const nonce = randomBytes(6).toString('hex');
   cleanStaleRuns();
   const runDir = path.join(CACHE, 'runs', `${process.pid}-${nonce}`);
-  mkdirp(runDir);
   const unlock = await acquireVmLock();
   try {
-    return await boot();
+    // A boot that never reaches the command is the emulator's or the guest kernel's
+    // hang, not a result: CI once lost 30 minutes to one (6.1, never reached BEGIN).
+    // Boot again, a bounded number of times, and say so; the command runs once.
+    const hung = [];
+    for (;;) {
+      const res = await boot();
+      if (!res.bootHung || mode !== 'run' || hung.length >= bootRetries) {
+        res.hungBoots = hung;
+        return res;
+      }
+      // How far init got (its last mark) and the console's last line: enough to tell a kernel
+      // that never started init from one stuck loading modules.
+      const lastMark = res.initLog.trim().split('\n').pop() || 'none';
+      hung.push(`${res.error}; init's last mark: ${lastMark}; console: ${res.consoleLast || '(empty)'}`);
+      log(`warning: ${kernel}: ${res.error}; booting again (${hung.length} of ${bootRetries})\n${res.diagnostics}`);
+    }
   } finally {
     unlock();
   }
   async function boot() {
+    mkdirp(runDir);
     const initrd = path.join(runDir, 'initrd.cpio');
     const proj = projectCpio({ command, nonce, mode, writeback: writeback && mode === 'run' });
     fs.copyFileSync(bed.initrd, initrd);
@@ -883,9 +899,14 @@ export async function runInVm(kernel, command, opts = {}) {
     child.stdout.on('data', (d) => { buf = buf.length ? Buffer.concat([buf, d]) : d; process1(); });
 
     let timedOut = false;
+    let bootHung = false;
     const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, timeout * 1000);
+    // Guests reach the command in ~10 s (guest uptime 6-9 s); far beyond that is a hang.
+    const bootTimer = setTimeout(() => { if (state === 'pre') { bootHung = true; child.kill('SIGKILL'); } },
+      Math.min(bootTimeout, timeout) * 1000);
     const exitCode = await new Promise((r) => child.on('close', (code, sig) => r(sig ? sig : code)));
     clearTimeout(timer);
+    clearTimeout(bootTimer);
     process.removeListener('SIGINT', onSig);
     process.removeListener('SIGTERM', onSig);
     res.totalMs = Date.now() - t0;
@@ -905,7 +926,11 @@ export async function runInVm(kernel, command, opts = {}) {
       try { s = fs.readFileSync(consoleLog, 'utf8'); } catch { /* none */ }
       return s.split('\n').slice(-40).join('\n');
     };
-    if (timedOut) res.error = `timed out after ${timeout} s (${res.ended ? 'after' : state === 'cmd' ? 'while running' : 'before'} the command)`;
+    if (bootHung) {
+      res.error = `the guest did not reach the command within ${Math.min(bootTimeout, timeout)} s of starting (boot hung)`;
+      res.bootHung = true;
+      res.consoleLast = consoleTail().trim().split('\n').pop();
+    } else if (timedOut) res.error = `timed out after ${timeout} s (${res.ended ? 'after' : state === 'cmd' ? 'while running' : 'before'} the command)`;
     else if (!res.error && !res.ended) res.error = `VM stopped before the command finished (qemu exit ${exitCode})${qemuErr ? ': ' + qemuErr.trim() : ''}`;
     else if (!res.error && !done) res.error = `VM stopped before the write-back finished (qemu exit ${exitCode})`;
     if (res.error) {
@@ -924,7 +949,7 @@ export async function runInVm(kernel, command, opts = {}) {
     }
     if (!opts.keep) fs.rmSync(runDir, { recursive: true, force: true });
     else {
-      const kept = path.join(CACHE, 'runs', `kept-${path.basename(runDir)}`);
+      const kept = path.join(CACHE, 'runs', `kept-${path.basename(runDir)}-${Date.now()}`);
       fs.renameSync(runDir, kept);
       log(`run files kept in ${kept}`);
     }
