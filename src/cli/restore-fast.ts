@@ -10,65 +10,139 @@ import { AF_INET, IP_VS_CONN_F, IP_VS_SVC_F, IPPROTO, serviceReference, type Ser
 import { MAX_TIMEOUT } from './grammar.js';
 import type { Modification } from './modifications.js';
 
-const OCTET = '(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]\\d|\\d)';
-const IPV4 = `(${OCTET}\\.${OCTET}\\.${OCTET}\\.${OCTET})`;
-/** 1–65535 without leading zeros; the range is checked after the match. */
-const PORT = '([1-9]\\d{0,4})';
-const SERVICE = `-([tu]) ${IPV4}:${PORT}`;
-
-const ADD_SERVICE = new RegExp(`^-A ${SERVICE} -s ([a-z]{1,15})(?: -p ([1-9]\\d{0,6}))?$`);
-const ADD_SERVER = new RegExp(`^-a ${SERVICE} -r ${IPV4}:${PORT} -([mgi]) -w (0|[1-9]\\d{0,8})$`);
-
 /** ipvsadm's rest of the service nest beside a real server, shared: changes are never mutated. */
 const REFERENCE = serviceReference(AF_INET);
 
 const FORWARD: Readonly<Record<string, number>> = { m: IP_VS_CONN_F.MASQ, g: IP_VS_CONN_F.DROUTE, i: IP_VS_CONN_F.TUNNEL };
 
+/**
+ * The line is read with a cursor, not a regex: a regex's match array and capture strings are
+ * most of what a big restore allocates per line, and collecting that garbage costs as much as
+ * the parsing under emulation.
+ */
+class Cursor {
+  at = 0;
+  /** The value of the last number or address read. */
+  value = 0;
+  constructor(readonly line: string) {}
+
+  /** Consumes `text` if the line continues with it. */
+  take(text: string): boolean {
+    if (!this.line.startsWith(text, this.at)) return false;
+    this.at += text.length;
+    return true;
+  }
+
+  /** A decimal of 1 to `max` digits without a leading zero (a lone `0` when `zero`). */
+  number(max: number, zero = false): boolean {
+    const start = this.at;
+    let v = 0;
+    while (this.at - start < max) {
+      const c = this.line.charCodeAt(this.at) - 0x30;
+      if (!(c >= 0 && c <= 9)) break;
+      v = v * 10 + c;
+      this.at++;
+    }
+    const digits = this.at - start;
+    this.value = v;
+    if (digits === 0) return false;
+    if (this.line.charCodeAt(start) !== 0x30) return true;
+    return zero && digits === 1;
+  }
+
+  /** An IPv4 address as inet_pton takes it (parts of 1-3 digits ≤ 255, no leading zero). */
+  ipv4(): boolean {
+    let v = 0;
+    for (let part = 0; part < 4; part++) {
+      if (part > 0 && !this.take('.')) return false;
+      if (!this.number(3, true) || this.value > 255) return false;
+      v = v * 256 + this.value;
+    }
+    this.value = v;
+    return true;
+  }
+
+  /** `-t ADDR:PORT` or `-u ADDR:PORT`; the key of the last such service is reused. */
+  service(): AddressKey | undefined {
+    const proto = this.line.charCodeAt(this.at + 1);
+    if (!this.take('-') || (proto !== 0x74 /* t */ && proto !== 0x75) /* u */) return undefined;
+    this.at++;
+    if (!this.take(' ')) return undefined;
+    const start = this.at;
+    if (!this.ipv4()) return undefined;
+    const address = this.value;
+    const end = this.at;
+    if (!this.take(':') || !this.number(5) || this.value > 65535) return undefined;
+    const protocol = proto === 0x74 ? IPPROTO.TCP : IPPROTO.UDP;
+    const last = lastService;
+    if (last && last.protocol === protocol && last.value === address && last.key.port === this.value) return last.key;
+    const key: AddressKey = { family: AF_INET, protocol, address: this.line.slice(start, end), port: this.value };
+    lastService = { protocol, value: address, key };
+    return key;
+  }
+
+  get done(): boolean {
+    return this.at === this.line.length;
+  }
+}
+
+/** Consecutive lines name the same service: its key is made once (keys are never mutated). */
+let lastService: { protocol: number; value: number; key: AddressKey } | undefined;
+
+type AddressKey = Extract<ServiceKey, { address: string }>;
+
 /** The change of a line in ipvsadm-save's numeric form, or undefined for the full parser. */
 export function fastModification(line: string): Modification | undefined {
   const c = line.charCodeAt(1);
-  if (line.charCodeAt(0) !== 0x2d /* - */) return undefined;
-  if (c === 0x61 /* a */) return addServer(line);
-  if (c === 0x41 /* A */) return addService(line);
+  if (line.charCodeAt(0) !== 0x2d /* - */ || line.charCodeAt(2) !== 0x20) return undefined;
+  const cursor = new Cursor(line);
+  cursor.at = 3;
+  if (c === 0x61 /* a */) return addServer(cursor);
+  if (c === 0x41 /* A */) return addService(cursor);
   return undefined;
 }
 
-function serviceKey(proto: string, address: string, port: number): ServiceKey {
-  return { family: AF_INET, protocol: proto === 't' ? IPPROTO.TCP : IPPROTO.UDP, address, port };
-}
-
-function addService(line: string): Modification | undefined {
-  const m = ADD_SERVICE.exec(line);
-  if (!m) return undefined;
-  const [, proto = '', address = '', portText = '', scheduler = '', timeoutText] = m;
-  const port = Number(portText);
-  const timeout = timeoutText === undefined ? 0 : Number(timeoutText);
-  if (port > 65535 || timeout > MAX_TIMEOUT) return undefined;
-  const config = serviceReference(AF_INET);
-  config.scheduler = scheduler;
-  if (timeoutText !== undefined) {
-    config.flags = IP_VS_SVC_F.PERSISTENT;
-    config.timeout = timeout;
+/** `-A -t|-u ADDR:PORT -s SCHED [-p TIMEOUT]` */
+function addService(cursor: Cursor): Modification | undefined {
+  const service = cursor.service();
+  if (!service || !cursor.take(' -s ')) return undefined;
+  const start = cursor.at;
+  while (cursor.at - start < 15) {
+    const c = cursor.line.charCodeAt(cursor.at);
+    if (!(c >= 0x61 && c <= 0x7a)) break;
+    cursor.at++;
   }
-  return { change: { op: 'add-service', service: serviceKey(proto, address, port), config }, context: 'add-service' };
+  if (cursor.at === start) return undefined;
+  const config = serviceReference(AF_INET);
+  config.scheduler = cursor.line.slice(start, cursor.at);
+  if (cursor.take(' -p ')) {
+    if (!cursor.number(7) || cursor.value > MAX_TIMEOUT) return undefined;
+    config.flags = IP_VS_SVC_F.PERSISTENT;
+    config.timeout = cursor.value;
+  }
+  if (!cursor.done) return undefined;
+  return { change: { op: 'add-service', service, config }, context: 'add-service' };
 }
 
-function addServer(line: string): Modification | undefined {
-  const m = ADD_SERVER.exec(line);
-  if (!m) return undefined;
-  const [, proto = '', address = '', portText = '', destAddress = '', destPortText = '', fwd = '', weightText = ''] = m;
-  const port = Number(portText);
-  const forward = FORWARD[fwd] as number;
-  // DR and tunnel real servers take the service's port (spec §3.6).
-  const destPort = forward === IP_VS_CONN_F.MASQ ? Number(destPortText) : port;
-  const weight = Number(weightText);
-  if (port > 65535 || Number(destPortText) > 65535 || weight > 0x7fffffff) return undefined;
+/** `-a -t|-u ADDR:PORT -r ADDR:PORT -m|-g|-i -w WEIGHT` */
+function addServer(cursor: Cursor): Modification | undefined {
+  const service = cursor.service();
+  if (!service || !cursor.take(' -r ')) return undefined;
+  const start = cursor.at;
+  if (!cursor.ipv4()) return undefined;
+  const end = cursor.at;
+  if (!cursor.take(':') || !cursor.number(5) || cursor.value > 65535) return undefined;
+  const destPort = cursor.value;
+  if (!cursor.take(' -')) return undefined;
+  const forward = FORWARD[cursor.line.charAt(cursor.at++)];
+  if (forward === undefined || !cursor.take(' -w ') || !cursor.number(9, true) || !cursor.done) return undefined;
   return {
     change: {
       op: 'add-dest',
-      service: serviceKey(proto, address, port),
-      dest: { family: AF_INET, address: destAddress, port: destPort },
-      config: { forward, weight, upperThreshold: 0, lowerThreshold: 0, tunnelType: 0, tunnelPort: 0, tunnelFlags: 0 },
+      service,
+      // DR and tunnel real servers take the service's port (spec §3.6).
+      dest: { family: AF_INET, address: cursor.line.slice(start, end), port: forward === IP_VS_CONN_F.MASQ ? destPort : service.port },
+      config: { forward, weight: cursor.value, upperThreshold: 0, lowerThreshold: 0, tunnelType: 0, tunnelPort: 0, tunnelFlags: 0 },
       template: REFERENCE,
     },
     context: 'add-dest',

@@ -22,8 +22,10 @@ export const RESTORE_TOKEN_MAX = 4096;
 export async function* inputLineGroups(stdin: AsyncIterable<string | Uint8Array>): AsyncGenerator<string[]> {
   let partial = '';
   for await (const chunk of stdin) {
-    const text = partial + byteString(chunk);
-    const group = text.split('\n');
+    // The chunk is split before the partial line is joined to its first piece: joining first
+    // would copy the whole chunk into a new flat string.
+    const group = byteString(chunk).split('\n');
+    group[0] = partial + (group[0] as string);
     partial = group.pop() as string;
     if (group.length > 0) yield group;
   }

@@ -73,6 +73,11 @@ function operationName(cmd: number): string {
  */
 export class GenlHandle {
   private readonly pending = new Map<number, Pending>();
+  /**
+   * The batch in the kernel: its members before the barrier are answered only when refused,
+   * so they are found by seq - first instead of each holding an entry in `pending`.
+   */
+  private members: { first: number; batch: IpvsRequest[]; results: OpResult[] } | undefined;
   private readonly waiters: Waiter[] = [];
   private active = 0;
   private exclusiveActive = false;
@@ -332,39 +337,33 @@ export class GenlHandle {
       let total = 0;
       for (const r of batch) total += genlMessageSize(r.attrs);
       const buf = new Uint8Array(total);
-      const seqs: number[] = [];
+      // Consecutive seqs, so that a member's answer is found by subtraction (see `members`).
+      if (this.nextSeq > 0xffffffff - batch.length) this.nextSeq = 1;
+      const first = this.nextSeq;
       let at = 0;
-      batch.forEach((r, i) => {
-        const last = i === batch.length - 1;
-        const seq = this.allocSeq();
-        seqs.push(seq);
-        const flags = NLM_F.REQUEST | (last ? NLM_F.ACK : 0);
-        at = writeGenlMessage(buf, at, this.familyId, flags, seq, r.cmd, IPVS_GENL_VERSION, r.attrs);
-      });
+      for (let i = 0; i < batch.length; i++) {
+        const r = batch[i] as IpvsRequest;
+        const flags = NLM_F.REQUEST | (i === batch.length - 1 ? NLM_F.ACK : 0);
+        at = writeGenlMessage(buf, at, this.familyId, flags, this.allocSeq(), r.cmd, IPVS_GENL_VERSION, r.attrs);
+      }
+      const lastSeq = first + batch.length - 1;
+      this.members = { first, batch, results };
       await new Promise<void>((resolve, reject) => {
-        seqs.forEach((seq, i) => {
-          const last = i === seqs.length - 1;
-          this.pending.set(seq, {
-            operation: operationName((batch[i] as IpvsRequest).cmd),
-            onData: undefined,
-            interrupted: false,
-            settle: (error) => {
-              results[i] = error;
-              if (!last) return;
-              // The barrier answered: every earlier message without an error succeeded.
-              for (let j = 0; j < i; j++) this.pending.delete(seqs[j] as number);
-              resolve();
-            },
-          });
+        this.pending.set(lastSeq, {
+          operation: operationName((batch[batch.length - 1] as IpvsRequest).cmd),
+          onData: undefined,
+          interrupted: false,
+          settle: (error) => {
+            this.members = undefined;
+            // A socket failure fails the batch; a closed socket answers every member.
+            if (error?.operation === 'socket') return reject(error);
+            if (error?.operation === 'close') results.fill(error);
+            // The barrier answered: every earlier message without an error succeeded.
+            results[batch.length - 1] = error;
+            resolve();
+          },
         });
-        // A socket failure rejects the barrier; earlier members are dropped with it.
-        const barrier = this.pending.get(seqs[seqs.length - 1] as number) as Pending;
-        const settleBarrier = barrier.settle;
-        barrier.settle = (error, interrupted) => {
-          if (error && error.operation === 'socket') reject(error);
-          else settleBarrier(error, interrupted);
-        };
-        this.transmit([buf], seqs);
+        this.transmit([buf], [lastSeq]);
       });
       return results;
     } finally {
@@ -442,7 +441,10 @@ export class GenlHandle {
     for (const msg of messages) {
       if (this.trace) this.trace(describeMessage(msg, 'recv'));
       const p = this.pending.get(msg.seq);
-      if (!p) continue; // a late answer to a request that already failed
+      if (!p) {
+        this.memberAnswered(msg);
+        continue;
+      }
       if (msg.flags & NLM_F.DUMP_INTR) p.interrupted = true;
       try {
         if (msg.type === NLMSG.ERROR) {
@@ -469,6 +471,21 @@ export class GenlHandle {
           p.settle(p.error, p.interrupted);
         }
       }
+    }
+  }
+
+  /** A refusal of a batch member (see `members`); anything else without a pending request is a late answer, dropped. */
+  private memberAnswered(msg: NetlinkMessage): void {
+    const m = this.members;
+    const i = m === undefined ? -1 : msg.seq - m.first;
+    if (m === undefined || i < 0 || i >= m.batch.length - 1 || msg.type !== NLMSG.ERROR) return;
+    const operation = operationName((m.batch[i] as IpvsRequest).cmd);
+    try {
+      const ack = decodeAck(msg);
+      if (ack.errno !== 0) m.results[i] = new NetlinkError(operation, ack.errno, ack.extackMessage, ack.extackOffset);
+    } catch (e) {
+      const reason = e instanceof WireError ? `malformed reply: ${e.message}` : String(e);
+      m.results[i] = new NetlinkError(operation, 74 /* EBADMSG */, reason);
     }
   }
 

@@ -302,7 +302,8 @@ export class Ipvs {
    * pipelined, and reports each one's outcome to `onResult` exactly once, in order.
    */
   async apply(changes: Iterable<IpvsChange>, onResult: (index: number, result: OpResult) => void): Promise<number> {
-    return this.handle.pipeline(requestsOf(changes), onResult);
+    // An array (each of -R's batches) maps without a generator's result object per change.
+    return this.handle.pipeline(Array.isArray(changes) ? changes.map(changeRequest) : requestsOf(changes), onResult);
   }
 
   /** Closes the sockets. */

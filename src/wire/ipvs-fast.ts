@@ -35,10 +35,28 @@ function isReferenceTemplate(t: ServiceConfig): boolean {
   );
 }
 
-function putServiceKey(out: Uint8Array, view: DataView, key: { protocol: number; address: string; port: number }): boolean {
+/** Little-endian u32 (host order here) and big-endian u16 by bytes: a DataView per request is garbage a big restore collects a hundred thousand times. */
+function putU32(out: Uint8Array, at: number, v: number): void {
+  out[at] = v & 0xff;
+  out[at + 1] = (v >>> 8) & 0xff;
+  out[at + 2] = (v >>> 16) & 0xff;
+  out[at + 3] = v >>> 24;
+}
+
+function putU16(out: Uint8Array, at: number, v: number): void {
+  out[at] = v & 0xff;
+  out[at + 1] = v >>> 8;
+}
+
+function putPort(out: Uint8Array, at: number, port: number): void {
+  out[at] = port >>> 8;
+  out[at + 1] = port & 0xff;
+}
+
+function putServiceKey(out: Uint8Array, key: { protocol: number; address: string; port: number }): boolean {
   if (!writeIPv4(out, SVC.address, key.address)) return false;
-  view.setUint16(SVC.protocol, key.protocol, true);
-  view.setUint16(SVC.port, key.port, false);
+  putU16(out, SVC.protocol, key.protocol);
+  putPort(out, SVC.port, key.port);
   return true;
 }
 
@@ -57,13 +75,12 @@ export function fastNewDest(
   destTemplate ??= ipvsRequest.newDest(SAMPLE_KEY, { family: AF_INET, address: '0.0.0.0', port: 0 }, DEFAULT_DEST_CONFIG).attrs;
   const out = carve(destTemplate.length);
   out.set(destTemplate);
-  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
-  if (!writeIPv4(out, DEST.address, key.address) || !putServiceKey(out, view, service)) return undefined;
-  view.setUint16(DEST.port, key.port, false);
-  view.setUint32(DEST.forward, forward, true);
-  view.setUint32(DEST.weight, config.weight >>> 0, true);
-  view.setUint32(DEST.upper, config.upperThreshold >>> 0, true);
-  view.setUint32(DEST.lower, config.lowerThreshold >>> 0, true);
+  if (!writeIPv4(out, DEST.address, key.address) || !putServiceKey(out, service)) return undefined;
+  putPort(out, DEST.port, key.port);
+  putU32(out, DEST.forward, forward);
+  putU32(out, DEST.weight, config.weight >>> 0);
+  putU32(out, DEST.upper, config.upperThreshold >>> 0);
+  putU32(out, DEST.lower, config.lowerThreshold >>> 0);
   return { cmd: IPVS_CMD.NEW_DEST, dump: false, attrs: out };
 }
 
@@ -79,15 +96,16 @@ export function fastNewService(key: ServiceKey, config: ServiceConfig): IpvsRequ
   const out = carve(length);
   out.set(serviceSample.subarray(0, SVC.keyEnd));
   out.set(tail, SVC.keyEnd + nameAttr);
-  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
-  view.setUint16(0, length, true);
-  if (!putServiceKey(out, view, key)) return undefined;
-  view.setUint16(SVC.keyEnd, 4 + config.scheduler.length + 1, true);
-  view.setUint16(SVC.keyEnd + 2, IPVS_SVC_ATTR.SCHED_NAME, true);
+  putU16(out, 0, length);
+  if (!putServiceKey(out, key)) return undefined;
+  putU16(out, SVC.keyEnd, 4 + config.scheduler.length + 1);
+  putU16(out, SVC.keyEnd + 2, IPVS_SVC_ATTR.SCHED_NAME);
   for (let i = 0; i < config.scheduler.length; i++) out[SVC.keyEnd + 4 + i] = config.scheduler.charCodeAt(i);
   const at = SVC.keyEnd + nameAttr; // FLAGS {flags, mask}, TIMEOUT, NETMASK: values at +4, +16, +24
-  view.setUint32(at + 4, config.flags >>> 0, true);
-  view.setUint32(at + 16, config.timeout >>> 0, true);
-  view.setUint32(at + 24, config.netmask.mask >>> 0, false);
+  putU32(out, at + 4, config.flags >>> 0);
+  putU32(out, at + 16, config.timeout >>> 0);
+  const mask = config.netmask.mask >>> 0;
+  putPort(out, at + 24, mask >>> 16);
+  putPort(out, at + 26, mask & 0xffff);
   return { cmd: IPVS_CMD.NEW_SERVICE, dump: false, attrs: out };
 }

@@ -339,6 +339,21 @@ describe('pipeline', () => {
     expect(kernel.violations).toEqual([]);
   });
 
+  it('a batch that would cross the seq wrap starts again at 1, so refusals still find their index', async () => {
+    const kernel = failingKernel();
+    const handle = await GenlHandle.open({ transport: kernel });
+    // Members are looked up by seq - first: their seqs must be consecutive.
+    (handle as unknown as { nextSeq: number }).nextSeq = 0xffffffff - 50;
+    const seen: OpResult[] = [];
+    await handle.pipeline(requests(300), (_, r) => seen.push(r));
+    const batches = kernel.datagrams.filter((d) => d[0]?.type === kernel.familyId);
+    expect(batches.map((b) => b[0]?.seq)).toEqual([1, 129, 257]);
+    for (const b of batches) b.forEach((m, i) => expect(m.seq).toBe((b[0]?.seq as number) + i));
+    expect(seen.map((r, i) => [i, r?.errno]).filter(([, e]) => e !== undefined)).toEqual(
+      [...failures].filter(([i]) => i < 300).sort(([a], [b]) => a - b),
+    );
+  });
+
   it('honours a smaller window and rejects dumps', async () => {
     const kernel = new FakeKernel();
     const handle = await GenlHandle.open({ transport: kernel });
