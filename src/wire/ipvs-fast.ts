@@ -7,7 +7,7 @@
  */
 import { AF_INET, IP_VS_CONN_F, IPPROTO, IPVS_CMD, IPVS_SVC_ATTR } from './constants.js';
 import { writeIPv4 } from './address.js';
-import { carve } from './attributes.js';
+import { carve, putU16, putU16be, putU32, putU32be } from './attributes.js';
 import { DEFAULT_DEST_CONFIG, ipvsRequest, serviceReference, type IpvsRequest } from './ipvs.js';
 import { isFwmarkKey, type DestinationConfig, type DestinationKey, type ServiceConfig, type ServiceKey } from './types.js';
 
@@ -35,28 +35,10 @@ function isReferenceTemplate(t: ServiceConfig): boolean {
   );
 }
 
-/** Little-endian u32 (host order here) and big-endian u16 by bytes: a DataView per request is garbage a big restore collects a hundred thousand times. */
-function putU32(out: Uint8Array, at: number, v: number): void {
-  out[at] = v & 0xff;
-  out[at + 1] = (v >>> 8) & 0xff;
-  out[at + 2] = (v >>> 16) & 0xff;
-  out[at + 3] = v >>> 24;
-}
-
-function putU16(out: Uint8Array, at: number, v: number): void {
-  out[at] = v & 0xff;
-  out[at + 1] = v >>> 8;
-}
-
-function putPort(out: Uint8Array, at: number, port: number): void {
-  out[at] = port >>> 8;
-  out[at + 1] = port & 0xff;
-}
-
 function putServiceKey(out: Uint8Array, key: { protocol: number; address: string; port: number }): boolean {
   if (!writeIPv4(out, SVC.address, key.address)) return false;
   putU16(out, SVC.protocol, key.protocol);
-  putPort(out, SVC.port, key.port);
+  putU16be(out, SVC.port, key.port);
   return true;
 }
 
@@ -76,7 +58,7 @@ export function fastNewDest(
   const out = carve(destTemplate.length);
   out.set(destTemplate);
   if (!writeIPv4(out, DEST.address, key.address) || !putServiceKey(out, service)) return undefined;
-  putPort(out, DEST.port, key.port);
+  putU16be(out, DEST.port, key.port);
   putU32(out, DEST.forward, forward);
   putU32(out, DEST.weight, config.weight >>> 0);
   putU32(out, DEST.upper, config.upperThreshold >>> 0);
@@ -104,8 +86,6 @@ export function fastNewService(key: ServiceKey, config: ServiceConfig): IpvsRequ
   const at = SVC.keyEnd + nameAttr; // FLAGS {flags, mask}, TIMEOUT, NETMASK: values at +4, +16, +24
   putU32(out, at + 4, config.flags >>> 0);
   putU32(out, at + 16, config.timeout >>> 0);
-  const mask = config.netmask.mask >>> 0;
-  putPort(out, at + 24, mask >>> 16);
-  putPort(out, at + 26, mask & 0xffff);
+  putU32be(out, at + 24, config.netmask.mask >>> 0);
   return { cmd: IPVS_CMD.NEW_SERVICE, dump: false, attrs: out };
 }

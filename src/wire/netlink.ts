@@ -1,4 +1,4 @@
-import { AttrWriter, align4, get, readAttrs } from './attributes.js';
+import { AttrWriter, align4, get, putU16, putU32, readAttrs } from './attributes.js';
 import {
   CTRL_ATTR,
   CTRL_CMD,
@@ -50,15 +50,14 @@ export function writeGenlMessage(
   attrs: Uint8Array,
 ): number {
   const len = NLMSG_HDRLEN + GENL_HDRLEN + attrs.length;
-  const v = new DataView(out.buffer, out.byteOffset + at, len);
-  v.setUint32(0, len, true);
-  v.setUint16(4, familyId, true);
-  v.setUint16(6, flags, true);
-  v.setUint32(8, seq >>> 0, true);
-  v.setUint32(12, 0, true); // port id: the kernel fills in ours
-  v.setUint8(16, cmd);
-  v.setUint8(17, version);
-  v.setUint16(18, 0, true);
+  putU32(out, at, len);
+  putU16(out, at + 4, familyId);
+  putU16(out, at + 6, flags);
+  putU32(out, at + 8, seq >>> 0);
+  putU32(out, at + 12, 0); // port id: the kernel fills in ours
+  out[at + 16] = cmd;
+  out[at + 17] = version;
+  putU16(out, at + 18, 0);
   out.set(attrs, at + NLMSG_HDRLEN + GENL_HDRLEN);
   return at + align4(len);
 }
