@@ -66,6 +66,18 @@ function operationName(cmd: number): string {
   return IPVS_CMD_NAME[cmd] ?? `CMD_${cmd}`;
 }
 
+/** The refusal an NLMSG_ERROR carries, undefined for an ACK; throws when it cannot be decoded. */
+function refusalIn(msg: NetlinkMessage, operation: string): NetlinkError | undefined {
+  const ack = decodeAck(msg);
+  return ack.errno === 0 ? undefined : new NetlinkError(operation, ack.errno, ack.extackMessage, ack.extackOffset);
+}
+
+/** EBADMSG for a reply that could not be decoded. */
+function malformedReply(operation: string, e: unknown): NetlinkError {
+  const reason = e instanceof WireError ? `malformed reply: ${e.message}` : String(e);
+  return new NetlinkError(operation, 74 /* EBADMSG */, reason);
+}
+
 /**
  * One generic-netlink socket for the IPVS family: the family id is resolved once, replies are
  * matched to requests by sequence number, dumps get the socket to themselves (the kernel runs
@@ -448,10 +460,8 @@ export class GenlHandle {
       if (msg.flags & NLM_F.DUMP_INTR) p.interrupted = true;
       try {
         if (msg.type === NLMSG.ERROR) {
-          const ack = decodeAck(msg);
+          const refused = refusalIn(msg, p.operation);
           this.pending.delete(msg.seq);
-          const refused =
-            ack.errno === 0 ? undefined : new NetlinkError(p.operation, ack.errno, ack.extackMessage, ack.extackOffset);
           p.settle(refused ?? p.error, p.interrupted);
         } else if (msg.type === NLMSG.DONE) {
           // A dump that fails part-way reports -errno in DONE's payload.
@@ -462,8 +472,7 @@ export class GenlHandle {
           p.onData(decodeGenlBody(msg.body).attrs);
         }
       } catch (e) {
-        const reason = e instanceof WireError ? `malformed reply: ${e.message}` : String(e);
-        p.error = new NetlinkError(p.operation, 74 /* EBADMSG */, reason);
+        p.error = malformedReply(p.operation, e);
         // A broken data reply waits for its ACK or DONE so the socket is free when it settles;
         // a broken answer is the last word, so it settles now.
         if (msg.type === NLMSG.ERROR || msg.type === NLMSG.DONE) {
@@ -481,11 +490,9 @@ export class GenlHandle {
     if (m === undefined || i < 0 || i >= m.batch.length - 1 || msg.type !== NLMSG.ERROR) return;
     const operation = operationName((m.batch[i] as IpvsRequest).cmd);
     try {
-      const ack = decodeAck(msg);
-      if (ack.errno !== 0) m.results[i] = new NetlinkError(operation, ack.errno, ack.extackMessage, ack.extackOffset);
+      m.results[i] = refusalIn(msg, operation);
     } catch (e) {
-      const reason = e instanceof WireError ? `malformed reply: ${e.message}` : String(e);
-      m.results[i] = new NetlinkError(operation, 74 /* EBADMSG */, reason);
+      m.results[i] = malformedReply(operation, e);
     }
   }
 
