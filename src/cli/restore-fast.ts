@@ -6,7 +6,7 @@
  * ports, values near a limit), returns undefined and takes the full parser; a property test
  * holds the two equal wherever the shortcut answers.
  */
-import { AF_INET, IP_VS_CONN_F, IP_VS_SVC_F, IPPROTO, serviceReference, type ServiceKey } from '../wire/index.js';
+import { AF_INET, IP_VS_CONN_F, IP_VS_SVC_F, IPPROTO, serviceReference, writeIPv4, type ServiceKey } from '../wire/index.js';
 import { MAX_TIMEOUT } from './grammar.js';
 import type { Modification } from './modifications.js';
 
@@ -22,7 +22,7 @@ const FORWARD: Readonly<Record<string, number>> = { m: IP_VS_CONN_F.MASQ, g: IP_
  */
 class Cursor {
   at = 0;
-  /** The value of the last number or address read. */
+  /** The value of the last number read. */
   value = 0;
   constructor(readonly line: string) {}
 
@@ -50,16 +50,18 @@ class Cursor {
     return zero && digits === 1;
   }
 
-  /** An IPv4 address as inet_pton takes it (parts of 1-3 digits ≤ 255, no leading zero). */
-  ipv4(): boolean {
-    let v = 0;
-    for (let part = 0; part < 4; part++) {
-      if (part > 0 && !this.take('.')) return false;
-      if (!this.number(3, true) || this.value > 255) return false;
-      v = v * 256 + this.value;
-    }
-    this.value = v;
-    return true;
+  /**
+   * The IPv4 address up to the next `:`, as inet_pton takes it (writeIPv4's rules), consumed
+   * with the `:`; `reuse` is returned instead of a new string when the line spells it.
+   */
+  ipv4(reuse?: string): string | undefined {
+    const end = this.line.indexOf(':', this.at);
+    if (end < 0) return undefined;
+    const same = reuse !== undefined && end - this.at === reuse.length && this.line.startsWith(reuse, this.at);
+    const address = same ? reuse : this.line.slice(this.at, end);
+    if (!same && !writeIPv4(SCRATCH, 0, address)) return undefined;
+    this.at = end + 1;
+    return address;
   }
 
   /** `-t ADDR:PORT` or `-u ADDR:PORT`; the key of the last such service is reused. */
@@ -68,17 +70,13 @@ class Cursor {
     if (!this.take('-') || (proto !== 0x74 /* t */ && proto !== 0x75) /* u */) return undefined;
     this.at++;
     if (!this.take(' ')) return undefined;
-    const start = this.at;
-    if (!this.ipv4()) return undefined;
-    const address = this.value;
-    const end = this.at;
-    if (!this.take(':') || !this.number(5) || this.value > 65535) return undefined;
-    const protocol = proto === 0x74 ? IPPROTO.TCP : IPPROTO.UDP;
     const last = lastService;
-    if (last && last.protocol === protocol && last.value === address && last.key.port === this.value) return last.key;
-    const key: AddressKey = { family: AF_INET, protocol, address: this.line.slice(start, end), port: this.value };
-    lastService = { protocol, value: address, key };
-    return key;
+    const address = this.ipv4(last?.address);
+    if (address === undefined || !this.number(5) || this.value > 65535) return undefined;
+    const protocol = proto === 0x74 ? IPPROTO.TCP : IPPROTO.UDP;
+    if (last && last.address === address && last.protocol === protocol && last.port === this.value) return last;
+    lastService = { family: AF_INET, protocol, address, port: this.value };
+    return lastService;
   }
 
   get done(): boolean {
@@ -87,7 +85,10 @@ class Cursor {
 }
 
 /** Consecutive lines name the same service: its key is made once (keys are never mutated). */
-let lastService: { protocol: number; value: number; key: AddressKey } | undefined;
+let lastService: AddressKey | undefined;
+
+/** Where writeIPv4 checks an address the cursor read; the encoder writes it again later. */
+const SCRATCH = new Uint8Array(4);
 
 type AddressKey = Extract<ServiceKey, { address: string }>;
 
@@ -128,10 +129,8 @@ function addService(cursor: Cursor): Modification | undefined {
 function addServer(cursor: Cursor): Modification | undefined {
   const service = cursor.service();
   if (!service || !cursor.take(' -r ')) return undefined;
-  const start = cursor.at;
-  if (!cursor.ipv4()) return undefined;
-  const end = cursor.at;
-  if (!cursor.take(':') || !cursor.number(5) || cursor.value > 65535) return undefined;
+  const address = cursor.ipv4();
+  if (address === undefined || !cursor.number(5) || cursor.value > 65535) return undefined;
   const destPort = cursor.value;
   if (!cursor.take(' -')) return undefined;
   const forward = FORWARD[cursor.line.charAt(cursor.at++)];
@@ -141,7 +140,7 @@ function addServer(cursor: Cursor): Modification | undefined {
       op: 'add-dest',
       service,
       // DR and tunnel real servers take the service's port (spec §3.6).
-      dest: { family: AF_INET, address: cursor.line.slice(start, end), port: forward === IP_VS_CONN_F.MASQ ? destPort : service.port },
+      dest: { family: AF_INET, address, port: forward === IP_VS_CONN_F.MASQ ? destPort : service.port },
       config: { forward, weight: cursor.value, upperThreshold: 0, lowerThreshold: 0, tunnelType: 0, tunnelPort: 0, tunnelFlags: 0 },
       template: REFERENCE,
     },
